@@ -1,0 +1,371 @@
+/**
+ * The `dev-ports` commands over the core, one function each, writing to an injected io object so tests can run
+ * them in-process as well as through the bundled CLI. `runCli` parses, dispatches and maps errors to exit codes:
+ * 0 success, 1 what each command documents (port in use, none free, not freed, a core error), 2 bad input.
+ */
+import * as path from 'path';
+import * as readline from 'readline';
+import type { Listener, PortOs } from '../os/types';
+import type { Allocation, Logger } from '../core/types';
+import { silentLogger } from '../core/types';
+import { DevPortsError, InvalidInputError, NoFreePortError, PermissionDeniedError, describeHolders } from '../core/errors';
+import { Ledger } from '../core/ledger';
+import { PortAllocator, cleanupStaleLedgerEntries } from '../core/allocator';
+import { createMemoryStore } from '../core/memoryStore';
+import { normalizeProjectId } from '../core/projects';
+import { DEFAULT_RANGE, parseArgs, UsageError, type CommandRequest } from './args';
+import { formatAllocationsTable, formatJson, formatListTable, toAllocation, toListEntries } from './format';
+import { helpText, VERSION } from './help';
+
+/** Everything a command touches outside the core; `main.ts` wires the real process, tests pass strings and streams. */
+export interface CliIo {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+  /** Read only by `free` when it asks for confirmation. */
+  stdin: NodeJS.ReadableStream;
+  /** True when stdin is a terminal, so `free` may ask instead of refusing. */
+  isTTY: boolean;
+  /** Width of stdout when it is a terminal; human tables are cut to it. Undefined: never cut. */
+  columns?: number;
+  env: NodeJS.ProcessEnv;
+  /** Folder that relative project paths are resolved against. */
+  cwd: string;
+  now?: () => number;
+}
+
+type Request<C extends CommandRequest['command']> = Extract<CommandRequest, { command: C }>;
+
+interface Context {
+  io: CliIo;
+  os: PortOs;
+  logger: Logger;
+}
+
+function stderrLogger(io: CliIo): Logger {
+  const line = (level: string) => (message: string) => void io.stderr.write(`dev-ports ${level}: ${message}\n`);
+  return { info: line('info'), warn: line('warn'), error: line('error'), debug: line('debug') };
+}
+
+function openLedger(ctx: Context): Ledger {
+  return new Ledger({ home: Ledger.defaultHome(ctx.io.env), logger: ctx.logger });
+}
+
+/**
+ * The ledger's entries for display next to OS facts (`list`, `check`): a ledger that cannot be read is reported
+ * in one line and treated as empty, because listing ports must keep working without it.
+ */
+function readAllocationsForDisplay(ctx: Context): Allocation[] {
+  try {
+    return openLedger(ctx).entries().map(toAllocation);
+  } catch (e) {
+    ctx.io.stderr.write(`dev-ports: could not read the port ledger (${(e as Error).message}); reservations are not shown.\n`);
+    return [];
+  }
+}
+
+function resolveProject(ctx: Context, project: string): string {
+  // CONTRACT: a project id is the absolute, normalised path of the project folder, without trailing separator;
+  // normalizeProjectId is what the extension uses, so `reserve .` in a project folder matches its tree item.
+  return normalizeProjectId(path.resolve(ctx.io.cwd, project));
+}
+
+function uniquePids(listeners: readonly Listener[]): number[] {
+  return [...new Set(listeners.flatMap((l) => l.pids))].sort((a, b) => a - b);
+}
+
+function addresses(listeners: readonly Listener[]): string {
+  return [...new Set(listeners.map((l) => l.address))].join(', ');
+}
+
+/** Reads one line from `stdin`; resolves to '' when it ends first. */
+function readLine(stdin: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve) => {
+    const rl = readline.createInterface({ input: stdin, terminal: false });
+    let answered = false;
+    rl.once('line', (line) => {
+      answered = true;
+      rl.close();
+      resolve(line);
+    });
+    rl.once('close', () => {
+      if (!answered) resolve('');
+    });
+  });
+}
+
+/**
+ * `dev-ports list`: every listening TCP port with its processes and the project that reserved it.
+ *
+ * @example
+ * await listCommand(ctx, { command: 'list', json: true, verbose: false }); // prints [{ port, address, pids, processes, allocation? }]
+ */
+export async function listCommand(ctx: Context, req: Request<'list'>): Promise<number> {
+  const listeners = await ctx.os.listListeners();
+  const allocations = readAllocationsForDisplay(ctx);
+  if (req.json) ctx.io.stdout.write(formatJson(toListEntries(listeners, allocations)));
+  else ctx.io.stdout.write(formatListTable(listeners, allocations, ctx.io.columns, process.getuid?.()));
+  return 0;
+}
+
+/**
+ * `dev-ports check <port>`: 0 when the port is free on every local address, 1 when something holds it.
+ *
+ * @example
+ * await checkCommand(ctx, { command: 'check', port: 3000, json: true, verbose: false }); // { port: 3000, free: false, pids: [1234] } → 1
+ */
+export async function checkCommand(ctx: Context, req: Request<'check'>): Promise<number> {
+  const free = await ctx.os.isPortAvailable(req.port);
+  const listeners = await ctx.os.listListeners(req.port);
+  const pids = uniquePids(listeners);
+  if (req.json) {
+    ctx.io.stdout.write(formatJson({ port: req.port, free, pids }));
+  } else if (free) {
+    const reservation = readAllocationsForDisplay(ctx).find((a) => a.port === req.port);
+    const note = reservation ? ` It is reserved for ${reservation.projectId} in the Dev Ports ledger.` : '';
+    ctx.io.stdout.write(`Port ${req.port} is free.${note}\n`);
+  } else {
+    const on = listeners.length > 0 ? ` on ${addresses(listeners)}` : '';
+    ctx.io.stdout.write(`Port ${req.port} is in use${on} by ${describeHolders(listeners)}.\n`);
+  }
+  return free ? 0 : 1;
+}
+
+/**
+ * `dev-ports free <port>`: stops every process tree listening on the port and waits until it is free. Without
+ * `--yes` it asks on a terminal and refuses without one.
+ *
+ * @example
+ * await freeCommand(ctx, { command: 'free', port: 3000, yes: true, json: true, verbose: false }); // { port: 3000, killedPids: [1233, 1234], free: true } → 0
+ */
+export async function freeCommand(ctx: Context, req: Request<'free'>): Promise<number> {
+  const { io, os } = ctx;
+  const listeners = await os.listListeners(req.port);
+  const notFreed = { port: req.port, killedPids: [] as number[], free: false };
+  if (listeners.length === 0) {
+    if (await os.isPortAvailable(req.port)) {
+      if (req.json) io.stdout.write(formatJson({ port: req.port, killedPids: [], free: true }));
+      else io.stdout.write(`Port ${req.port} is already free.\n`);
+      return 0;
+    }
+    // Taken but not listening: a socket bound without listen(), or one in another network namespace.
+    if (req.json) io.stdout.write(formatJson(notFreed));
+    io.stderr.write(
+      `Port ${req.port} cannot be bound, yet no process listens on it (a socket bound without listening, or a port in TIME_WAIT); try again in a minute or pick another port.\n`,
+    );
+    return 1;
+  }
+  if (uniquePids(listeners).length === 0) {
+    // Bound but invisible: another user's socket (ownerUid says whose) or one this platform cannot attribute.
+    const uid = listeners.find((l) => l.ownerUid !== undefined)?.ownerUid;
+    if (req.json) io.stdout.write(formatJson(notFreed));
+    if (uid === undefined || uid === process.getuid?.()) {
+      io.stderr.write(
+        `Port ${req.port} is held by a process Dev Ports cannot see from here (another PID namespace, a container or a VM); stop it where it runs.\n`,
+      );
+      return 1;
+    }
+    throw new PermissionDeniedError(req.port, { uid });
+  }
+  const holders = describeHolders(listeners);
+  if (!req.yes) {
+    if (!io.isTTY) {
+      if (req.json) io.stdout.write(formatJson(notFreed));
+      io.stderr.write(`Port ${req.port} is in use by ${holders}; pass --yes to stop it without asking (there is no terminal to ask on).\n`);
+      return 1;
+    }
+    io.stderr.write(`Stop ${holders}? [y/N] `);
+    const answer = (await readLine(io.stdin)).trim();
+    if (!/^y(es)?$/i.test(answer)) {
+      if (req.json) io.stdout.write(formatJson(notFreed));
+      io.stderr.write(`Left port ${req.port} alone.\n`);
+      return 1;
+    }
+  }
+  let result;
+  try {
+    result = await os.killProcessesOnPort(req.port, req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {});
+  } catch (e) {
+    // A protected or another user's process: scripts reading --json still get the shape, runCli prints why.
+    if (req.json) io.stdout.write(formatJson(notFreed));
+    throw e;
+  }
+  const killedPids = [...result.killedPids].sort((a, b) => a - b);
+  if (req.json) io.stdout.write(formatJson({ port: req.port, killedPids, free: result.free }));
+  const stopped = killedPids.length > 0 ? `Stopped PID ${killedPids.join(', ')}` : 'Stopped nothing';
+  if (result.free) {
+    if (!req.json) io.stdout.write(`${stopped}; port ${req.port} is free.\n`);
+    return 0;
+  }
+  const now = await os.listListeners(req.port);
+  const holder = now.length > 0 ? ` by ${describeHolders(now)}` : '';
+  const waited = req.timeoutMs !== undefined ? ` within ${req.timeoutMs} ms` : '';
+  io.stderr.write(
+    `${stopped}, but port ${req.port} is still in use${holder}${waited}; run "dev-ports check ${req.port}" to see who holds it.\n`,
+  );
+  return 1;
+}
+
+/**
+ * `dev-ports find [--range a-b]`: a port free on every local address and not reserved in the ledger.
+ *
+ * @example
+ * await findCommand(ctx, { command: 'find', range: { start: 3000, end: 3999 }, json: false, verbose: false }); // prints 3000
+ */
+export async function findCommand(ctx: Context, req: Request<'find'>): Promise<number> {
+  let reserved: number[] = [];
+  try {
+    reserved = openLedger(ctx).entries().map((e) => e.port);
+  } catch (e) {
+    ctx.io.stderr.write(`dev-ports: could not read the port ledger (${(e as Error).message}); reserved ports are not skipped.\n`);
+  }
+  const port = await ctx.os.findAvailablePort(req.range.start, req.range.end, { exclude: reserved });
+  if (port === undefined) throw new NoFreePortError(req.range);
+  ctx.io.stdout.write(req.json ? formatJson({ port }) : `${port}\n`);
+  return 0;
+}
+
+/**
+ * `dev-ports reserve <project>`: the project's port in the machine-wide ledger (its existing one while it holds
+ * it). The reservation has no owner process, so it outlives the CLI until `release` or `cleanup`.
+ *
+ * @example
+ * await reserveCommand(ctx, { command: 'reserve', project: 'web', json: false, verbose: false }); // prints 3000
+ */
+export async function reserveCommand(ctx: Context, req: Request<'reserve'>): Promise<number> {
+  const projectId = resolveProject(ctx, req.project);
+  const range = req.range ?? { ...DEFAULT_RANGE };
+  const allocator = new PortAllocator({
+    store: createMemoryStore(),
+    ledger: openLedger(ctx),
+    os: ctx.os,
+    logger: ctx.logger,
+    range: () => range,
+  });
+  const allocation = await allocator.allocate(projectId, req.port !== undefined ? { preferredPort: req.port, range } : { range });
+  ctx.io.stdout.write(req.json ? formatJson(toAllocation(allocation)) : `${allocation.port}\n`);
+  return 0;
+}
+
+/**
+ * `dev-ports release <project>`: drops the project's reservation. Exit 0 whether or not it had one.
+ *
+ * @example
+ * await releaseCommand(ctx, { command: 'release', project: 'web', json: true, verbose: false }); // { projectId: '/home/me/web', released: true }
+ */
+export async function releaseCommand(ctx: Context, req: Request<'release'>): Promise<number> {
+  const projectId = resolveProject(ctx, req.project);
+  const ledger = openLedger(ctx);
+  const held = ledger.entries().filter((e) => e.projectId === projectId).map((e) => e.port);
+  const allocator = new PortAllocator({ store: createMemoryStore(), ledger, os: ctx.os, logger: ctx.logger });
+  const released = await allocator.releasePortForProject(projectId);
+  if (req.json) ctx.io.stdout.write(formatJson({ projectId, released }));
+  else if (released) ctx.io.stdout.write(`Released port ${held.join(', ')} of ${projectId}.\n`);
+  else ctx.io.stdout.write(`${projectId} had no reservation.\n`);
+  return 0;
+}
+
+/**
+ * `dev-ports allocations`: the machine-wide ledger.
+ *
+ * @example
+ * await allocationsCommand(ctx, { command: 'allocations', json: true, verbose: false }); // [{ projectId, port, allocatedAt }]
+ */
+export async function allocationsCommand(ctx: Context, req: Request<'allocations'>): Promise<number> {
+  const allocations = openLedger(ctx).entries().map(toAllocation);
+  if (req.json) ctx.io.stdout.write(formatJson(allocations));
+  else ctx.io.stdout.write(formatAllocationsTable(allocations, (ctx.io.now ?? Date.now)(), ctx.io.columns));
+  return 0;
+}
+
+/**
+ * `dev-ports cleanup [--older-than <minutes>]`: releases reservations older than that whose port is free and
+ * whose recorded dev server is gone.
+ *
+ * @example
+ * await cleanupCommand(ctx, { command: 'cleanup', olderThanMinutes: 0, json: true, verbose: false }); // { released: [...] }
+ */
+export async function cleanupCommand(ctx: Context, req: Request<'cleanup'>): Promise<number> {
+  const released = await cleanupStaleLedgerEntries(openLedger(ctx), ctx.os, {
+    olderThanMs: req.olderThanMinutes * 60_000,
+    now: (ctx.io.now ?? Date.now)(),
+    logger: ctx.logger,
+  });
+  if (req.json) {
+    ctx.io.stdout.write(formatJson({ released }));
+  } else if (released.length === 0) {
+    ctx.io.stdout.write(`No stale reservation: none is older than ${req.olderThanMinutes} min with its port free.\n`);
+  } else {
+    const list = released.map((a) => `${a.port} (${a.projectId})`).join(', ');
+    ctx.io.stdout.write(`Released ${released.length} stale reservation${released.length === 1 ? '' : 's'}: ${list}.\n`);
+  }
+  return 0;
+}
+
+function run(ctx: Context, req: CommandRequest): Promise<number> {
+  switch (req.command) {
+    case 'list':
+      return listCommand(ctx, req);
+    case 'check':
+      return checkCommand(ctx, req);
+    case 'free':
+      return freeCommand(ctx, req);
+    case 'find':
+      return findCommand(ctx, req);
+    case 'reserve':
+      return reserveCommand(ctx, req);
+    case 'release':
+      return releaseCommand(ctx, req);
+    case 'allocations':
+      return allocationsCommand(ctx, req);
+    case 'cleanup':
+      return cleanupCommand(ctx, req);
+  }
+}
+
+/** One line for stderr: the core's message already ends with its remedy; add the remedy only when it does not. */
+function describeError(e: DevPortsError): string {
+  const message = e.message.trim();
+  if (!e.remedy || message.includes(e.remedy)) return message;
+  return `${message} ${e.remedy}`;
+}
+
+/**
+ * Runs the CLI with `argv` (the arguments after the script) and resolves to the exit code. Never throws.
+ *
+ * @example
+ * const code = await runCli(['check', '3000', '--json'], { stdout: process.stdout, stderr: process.stderr,
+ *   stdin: process.stdin, isTTY: false, env: process.env, cwd: process.cwd() }, nodeOs);
+ */
+export async function runCli(argv: readonly string[], io: CliIo, os: PortOs): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`dev-ports: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (parsed.kind === 'help') {
+    io.stdout.write(helpText(parsed.command));
+    return 0;
+  }
+  if (parsed.kind === 'version') {
+    io.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const ctx: Context = { io, os, logger: parsed.verbose ? stderrLogger(io) : silentLogger };
+  try {
+    return await run(ctx, parsed);
+  } catch (e) {
+    if (e instanceof DevPortsError) {
+      io.stderr.write(`dev-ports: ${describeError(e)}\n`);
+      return e instanceof InvalidInputError ? 2 : 1;
+    }
+    const error = e instanceof Error ? e : new Error(String(e));
+    io.stderr.write(`dev-ports: ${error.message}\n`);
+    if (io.env.DEV_PORTS_DEBUG === '1' && error.stack) io.stderr.write(`${error.stack}\n`);
+    return 1;
+  }
+}

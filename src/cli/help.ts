@@ -1,0 +1,119 @@
+/**
+ * Help texts of the `dev-ports` CLI, one per command, and the version read from package.json at build time
+ * (esbuild inlines the JSON import, so the bundled CLI does not need package.json next to it).
+ */
+import { version } from '../../package.json';
+import type { CommandName } from './args';
+
+export const VERSION: string = version;
+
+const COMMON = `  --json         print JSON instead of text
+  --verbose      log what the core does on stderr
+  -h, --help     show this help
+  -v, --version  print the version`;
+
+const PROJECT_NOTE = `<project> is a folder: it is resolved against the current directory to an absolute path, which is the
+project id the VS Code extension uses too ("web" run from /home/me/shop means /home/me/shop/web).`;
+
+const COMMAND_HELP: Record<CommandName, string> = {
+  list: `Usage: dev-ports list [--json]
+
+Shows every listening TCP port on this machine: address, PIDs, user, command line, working directory (JSON) and
+the project that reserved the port, if any. Long commands are cut to the terminal width (never with --json).
+
+JSON: [{ port, address, pids, processes: [{ pid, command, cwd? }], allocation? }]
+Exit: 0.`,
+  check: `Usage: dev-ports check <port> [--json]
+
+Says whether <port> is free on every local address (0.0.0.0, ::, 127.0.0.1, ::1) and, if not, who holds it.
+
+JSON: { port, free, pids }
+Exit: 0 free, 1 in use.`,
+  free: `Usage: dev-ports free <port> [--yes] [--timeout <ms>] [--json]
+
+Stops every process listening on <port> with its whole process tree (SIGTERM, then SIGKILL after a grace
+period) and waits until the port is free. Without --yes it asks first on a terminal, and refuses when there is
+no terminal to ask on.
+
+  -y, --yes         do not ask
+  --timeout <ms>    how long to wait for the port to be free after the kill (default: grace period + 2000)
+
+JSON: { port, killedPids, free }
+Exit: 0 free, 1 not freed (or not confirmed).`,
+  find: `Usage: dev-ports find [--range <a>-<b>] [--json]
+
+Prints a port that is free on every local address and not reserved in the ledger (just the number).
+
+  --range <a>-<b>   ports to search, both included (default: 3000-3999)
+
+JSON: { port }
+Exit: 0, 1 none free.`,
+  reserve: `Usage: dev-ports reserve <project> [--port <p>] [--range <a>-<b>] [--json]
+
+Reserves a port for <project> in the machine-wide ledger and prints just the port number:
+  PORT=$(dev-ports reserve web) npm run dev
+The same project gets the same port for as long as its reservation holds; other projects (and the VS Code
+extension) never get it. The reservation outlives this command: end it with "dev-ports release <project>".
+
+${PROJECT_NOTE}
+
+  --port <p>        the port wanted (exit 1 if it is in use or reserved by another project)
+  --range <a>-<b>   ports to pick from (default: 3000-3999)
+
+JSON: { projectId, port, allocatedAt, pid? }
+Exit: 0, 1 none free.`,
+  release: `Usage: dev-ports release <project> [--json]
+
+Releases the reservation of <project>.
+
+${PROJECT_NOTE}
+
+JSON: { projectId, released }
+Exit: 0.`,
+  allocations: `Usage: dev-ports allocations [--json]
+
+Shows the machine-wide ledger: every reserved port, its project, its age and the dev server's PID if known.
+
+JSON: [{ projectId, port, allocatedAt, pid? }]
+Exit: 0.`,
+  cleanup: `Usage: dev-ports cleanup [--older-than <minutes>] [--json]
+
+Releases stale reservations: older than <minutes>, with their port free on every local address and their dev
+server (if one was recorded) no longer running. Reservations whose port is in use are kept.
+
+  --older-than <minutes>   minimum age of a stale reservation (default: 5)
+
+JSON: { released: [{ projectId, port, allocatedAt, pid? }] }
+Exit: 0.`,
+};
+
+/**
+ * Help for one command, or the overview when `command` is undefined.
+ *
+ * @example
+ * helpText('check').startsWith('Usage: dev-ports check <port>'); // true
+ */
+export function helpText(command?: CommandName): string {
+  if (command) return `${COMMAND_HELP[command]}\n\nOptions:\n${COMMON}\n`;
+  return `dev-ports ${VERSION}: ends "port already in use" for dev servers.
+
+Usage: dev-ports <command> [options]
+
+Commands:
+  list                          every listening TCP port with its processes and project
+  check <port>                  is the port free? (exit 0 free, 1 in use)
+  free <port> [--yes]           stop what listens on the port, with its process tree
+  find [--range a-b]            print a free port
+  reserve <project> [--port p]  reserve a port for a project folder and print it
+  release <project>             release a project's reservation
+  allocations                   the machine-wide ledger of reservations
+  cleanup [--older-than min]    release stale reservations
+
+Options:
+${COMMON}
+
+"dev-ports <command> --help" explains each command. Exit codes: 0 success, 1 as each command says, 2 bad input.
+DEV_PORTS_HOME sets the folder of the machine-wide ledger (default: the per-user state folder, shared with the
+VS Code extension).
+`;
+}
