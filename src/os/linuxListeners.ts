@@ -1,0 +1,202 @@
+/**
+ * Linux: who listens on a port, without spawning any process. Reads the LISTEN rows of /proc/net/tcp{,6}, then
+ * finds the processes holding those socket inodes by reading the `/proc/<pid>/fd/*` links (`socket:[<inode>]`).
+ *
+ * The fd scan is the cost (the /proc/net read is cheap), so it stops as soon as every wanted inode has been found
+ * and looks first where the owner most likely is: hinted PIDs, then processes of the socket's uid, newest first
+ * (dev servers are recent). A socket shared by several processes (inherited across fork) may therefore report only
+ * the first holder found; the killer re-checks the port after its kill and goes again if someone still holds it.
+ *
+ * Sync fs calls on purpose: thousands of tiny /proc syscalls are far faster back to back than through libuv's
+ * threadpool.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { errorCode } from './errors';
+import { parseProcNetTcp, type ProcNetListenRow } from './procNet';
+import { readProcStat } from './processTable';
+import type { Listener, ProcessInfo } from './types';
+
+const LITTLE_ENDIAN = os.endianness() === 'LE';
+
+function readIfExists(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    // /proc/net/tcp6 is missing when IPv6 is disabled in the kernel.
+    if (errorCode(err) === 'ENOENT') return '';
+    throw err;
+  }
+}
+
+/** LISTEN rows of /proc/net/tcp and /proc/net/tcp6 of this network namespace. */
+export function readListenRows(): ProcNetListenRow[] {
+  return [
+    ...parseProcNetTcp(readIfExists('/proc/net/tcp'), LITTLE_ENDIAN),
+    ...parseProcNetTcp(readIfExists('/proc/net/tcp6'), LITTLE_ENDIAN),
+  ];
+}
+
+/**
+ * Every listening TCP port, from one read of /proc/net/tcp{,6} (no process attribution, so it is cheap: one
+ * snapshot serves a whole stale sweep).
+ *
+ * @example
+ * (await linuxListeningPorts()).has(3000);
+ */
+export function linuxListeningPorts(): Set<number> {
+  return new Set(readListenRows().map((row) => row.port));
+}
+
+let passwdCache: Map<number, string> | undefined;
+
+/** User name of `uid` from /etc/passwd (read once per process), undefined when unknown. */
+export function userName(uid: number): string | undefined {
+  if (!passwdCache) {
+    passwdCache = new Map();
+    try {
+      for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
+        const [name, , id] = line.split(':');
+        if (name && id !== undefined && /^\d+$/.test(id) && !passwdCache.has(Number(id))) passwdCache.set(Number(id), name);
+      }
+    } catch {
+      // No readable /etc/passwd (minimal containers): names stay unknown, uids are still reported.
+    }
+  }
+  return passwdCache.get(uid);
+}
+
+function tryRead<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What is known of a process from /proc: name from argv[0] of its cmdline (Node 24 renames its main thread, so
+ * `comm` reads `MainThread`), command line, cwd when readable, uid and user. Undefined when it has exited.
+ *
+ * @example
+ * readLinuxProcessInfo(process.pid); // { pid, ppid, name: 'node', command: 'node server.js', cwd: '/app', uid: 1000, user: 'me' }
+ */
+export function readLinuxProcessInfo(pid: number): ProcessInfo | undefined {
+  const stat = readProcStat(pid);
+  if (!stat) return undefined;
+  const argv = (tryRead(() => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')) ?? '').split('\0');
+  while (argv.length > 0 && argv[argv.length - 1] === '') argv.pop();
+  // Processes that rewrite their title (`nginx: master process ...`) leave one space-separated string in argv[0].
+  const first = argv.length === 1 ? argv[0].split(' ')[0] : argv[0];
+  const name = first ? path.basename(first) : stat.comm;
+  const uid = tryRead(() => fs.statSync(`/proc/${pid}`).uid);
+  const info: ProcessInfo = { pid, ppid: stat.ppid, name, command: argv.length > 0 ? argv.join(' ') : `[${stat.comm}]` };
+  const cwd = tryRead(() => fs.readlinkSync(`/proc/${pid}/cwd`));
+  if (cwd !== undefined) info.cwd = cwd;
+  if (uid !== undefined) {
+    info.uid = uid;
+    const user = userName(uid);
+    if (user !== undefined) info.user = user;
+  }
+  return info;
+}
+
+function listPids(): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number);
+}
+
+/** Scan order: hinted PIDs, then processes owned by one of the socket uids (newest first), then the rest (newest first). */
+function scanOrder(hintPids: readonly number[], socketUids: ReadonlySet<number>): number[] {
+  const all = listPids().sort((a, b) => b - a);
+  const hinted = new Set(hintPids.filter((pid) => Number.isInteger(pid) && pid > 0));
+  const sameUid: number[] = [];
+  const rest: number[] = [];
+  for (const pid of all) {
+    if (hinted.has(pid)) continue;
+    const uid = tryRead(() => fs.statSync(`/proc/${pid}`).uid);
+    if (uid === undefined) continue; // gone already
+    (socketUids.has(uid) ? sameUid : rest).push(pid);
+  }
+  return [...hinted, ...sameUid, ...rest];
+}
+
+/**
+ * Maps socket inodes to the PIDs holding them, stopping as soon as every inode has at least one holder. Processes
+ * that exit mid-scan and fd tables we may not read (another user's process when not root) are skipped.
+ */
+export function findInodeHolders(inodes: ReadonlySet<number>, socketUids: ReadonlySet<number>, hintPids: readonly number[] = []): Map<number, number[]> {
+  const holders = new Map<number, number[]>();
+  if (inodes.size === 0) return holders;
+  for (const pid of scanOrder(hintPids, socketUids)) {
+    let fds: string[];
+    try {
+      fds = fs.readdirSync(`/proc/${pid}/fd`);
+    } catch (err) {
+      const code = errorCode(err);
+      if (code === 'ENOENT' || code === 'ESRCH' || code === 'EACCES' || code === 'EPERM') continue;
+      throw err;
+    }
+    let found = false;
+    for (const fd of fds) {
+      let link: string;
+      try {
+        link = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue; // fd closed (or process gone) between readdir and readlink
+      }
+      if (!link.startsWith('socket:[')) continue;
+      const inode = Number(link.slice(8, -1));
+      if (!inodes.has(inode)) continue;
+      const list = holders.get(inode);
+      if (!list) holders.set(inode, [pid]);
+      else if (!list.includes(pid)) list.push(pid);
+      found = true;
+    }
+    if (found && holders.size === inodes.size) break;
+  }
+  return holders;
+}
+
+/**
+ * Listeners of one port, or of every port, with the processes that hold them. A socket whose processes cannot be
+ * read (another user's, when not root) is still reported, with empty `pids` and its `ownerUid`: never as free.
+ *
+ * @example
+ * linuxListeners(3000); // [{ port: 3000, address: '::', pids: [4321], processes: [...], ownerUid: 1000 }]
+ */
+export function linuxListeners(port?: number, options: { hintPids?: readonly number[] } = {}): Listener[] {
+  const rows = readListenRows().filter((row) => port === undefined || row.port === port);
+  const holders = findInodeHolders(
+    new Set(rows.map((row) => row.inode)),
+    new Set(rows.map((row) => row.uid)),
+    options.hintPids,
+  );
+  const infoCache = new Map<number, ProcessInfo | undefined>();
+  const byKey = new Map<string, Listener>();
+  for (const row of rows) {
+    const key = `${row.port} ${row.address}`;
+    let listener = byKey.get(key);
+    if (!listener) {
+      listener = { port: row.port, address: row.address, pids: [], processes: [], ownerUid: row.uid };
+      byKey.set(key, listener);
+    }
+    for (const pid of holders.get(row.inode) ?? []) {
+      if (listener.pids.includes(pid)) continue;
+      if (!infoCache.has(pid)) infoCache.set(pid, readLinuxProcessInfo(pid));
+      const info = infoCache.get(pid);
+      // A process that exited between the fd scan and now no longer holds the socket.
+      if (!info) continue;
+      listener.pids.push(pid);
+      listener.processes.push(info);
+    }
+  }
+  for (const listener of byKey.values()) {
+    listener.pids.sort((a, b) => a - b);
+    listener.processes.sort((a, b) => a.pid - b.pid);
+  }
+  return [...byKey.values()];
+}

@@ -1,0 +1,53 @@
+/**
+ * Platform dispatch for "who listens": /proc on Linux, lsof on macOS and the BSDs, netstat + CIM on Windows.
+ */
+import { darwinListeners, darwinListeningPorts } from './darwinListeners';
+import { linuxListeners, linuxListeningPorts } from './linuxListeners';
+import { assertPort } from './validate';
+import { win32Listeners, win32ListeningPorts } from './win32Listeners';
+import type { Listener } from './types';
+
+function compareAddresses(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Listening TCP sockets of one port, or of every port, grouped by (port, address), sorted by port then address.
+ * A listener whose processes cannot be read (another user's) has empty `pids` and, on Linux, its `ownerUid`.
+ *
+ * @example
+ * for (const l of await listListeners(3000)) console.log(l.address, l.pids, l.processes.map((p) => p.command));
+ */
+export async function listListeners(port?: number, options: { hintPids?: readonly number[] } = {}): Promise<Listener[]> {
+  if (port !== undefined) assertPort(port);
+  let listeners: Listener[];
+  if (process.platform === 'linux') listeners = linuxListeners(port, options);
+  else if (process.platform === 'win32') listeners = await win32Listeners(port);
+  else listeners = await darwinListeners(port);
+  return listeners.sort((a, b) => a.port - b.port || compareAddresses(a.address, b.address));
+}
+
+/**
+ * PIDs listening on `port` (any local address), sorted and unique. Clients connected to the port are not included.
+ *
+ * @example
+ * await findProcessesOnPort(3000); // [4321]
+ */
+export async function findProcessesOnPort(port: number): Promise<number[]> {
+  assertPort(port);
+  const pids = new Set<number>();
+  for (const listener of await listListeners(port)) for (const pid of listener.pids) pids.add(pid);
+  return [...pids].sort((a, b) => a - b);
+}
+
+/**
+ * Every listening TCP port, from one snapshot (Linux: one read of /proc/net/tcp{,6}; elsewhere one lsof/netstat).
+ *
+ * @example
+ * const busy = await listeningPorts(); if (busy.has(3000)) ...
+ */
+export async function listeningPorts(): Promise<Set<number>> {
+  if (process.platform === 'linux') return linuxListeningPorts();
+  if (process.platform === 'win32') return win32ListeningPorts();
+  return darwinListeningPorts();
+}

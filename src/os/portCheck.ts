@@ -1,0 +1,108 @@
+/**
+ * Is a TCP port free? Answered by binding it, on every local address, one after the other.
+ *
+ * Why all four addresses: a bind on 127.0.0.1 or 0.0.0.0 misses a listener on `::1` or an IPv6-only `::`, and a
+ * bind on `::1` misses IPv4 listeners (vite #10638, detect-port #17). On Linux the dual-stack `::` alone catches
+ * every listener, but on macOS/BSD 0.0.0.0 and 127.0.0.1 can both be bound at once, so each address is tried.
+ *
+ * TIME_WAIT: libuv sets SO_REUSEADDR on every TCP server socket, so a port whose only remains are connections in
+ * TIME_WAIT binds fine and is reported free. That is the right answer for dev servers: Node (Vite, Next.js,
+ * webpack-dev-server, Express...) and most other dev servers set SO_REUSEADDR too, so they can listen there at once.
+ * A server that does not set it would still fail with EADDRINUSE for up to 60 s; we accept that.
+ */
+import * as net from 'node:net';
+import { errorCode, OsAccessError } from './errors';
+import { assertPort, assertRange } from './validate';
+import type { WaitOptions } from './types';
+
+const CHECK_HOSTS = ['::', '0.0.0.0', '127.0.0.1', '::1'] as const;
+
+type BindOutcome = 'free' | 'in-use' | 'skip';
+
+function bindOnce(port: number, host: string): Promise<BindOutcome> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', (err) => {
+      const code = errorCode(err);
+      if (code === 'EADDRINUSE') resolve('in-use');
+      // A host without IPv6 (disabled by sysctl, or a container without ::1) cannot bind an IPv6 address at all:
+      // nothing can listen there either, so that address is skipped rather than answered.
+      else if (host.includes(':') && (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT')) resolve('skip');
+      else if (code === 'EACCES') {
+        reject(
+          new OsAccessError(
+            `Port ${port} cannot be checked by binding it: ports below 1024 need administrator rights to bind (EACCES). ` +
+              `Use a port above 1023, or run as root to check it.`,
+            { code: 'EACCES', port },
+            { cause: err },
+          ),
+        );
+      } else reject(err);
+    });
+    // exclusive: true keeps cluster workers from sharing the primary's handle, so the bind is really ours.
+    server.listen({ port, host, exclusive: true }, () => {
+      server.close(() => resolve('free'));
+    });
+  });
+}
+
+/**
+ * True when `port` can be bound on `::`, `0.0.0.0`, `127.0.0.1` and `::1`, i.e. nothing listens on it on any local
+ * address. Rejects (never answers "free") when the port cannot be checked, e.g. EACCES for a privileged port.
+ *
+ * @example
+ * if (!(await isPortAvailable(3000))) console.log('3000 is taken');
+ */
+export async function isPortAvailable(port: number): Promise<boolean> {
+  assertPort(port);
+  for (const host of CHECK_HOSTS) {
+    // Sequential on purpose: parallel binds of `::` and 0.0.0.0 on the same port collide with each other on Linux.
+    if ((await bindOnce(port, host)) === 'in-use') return false;
+  }
+  return true;
+}
+
+/**
+ * First port in `start..end` (inclusive) that is free on every local address and not in `exclude`, or undefined.
+ * Ports that cannot be checked (EACCES: privileged ports as a normal user) count as not available.
+ *
+ * @example
+ * const port = await findAvailablePort(3000, 3999, { exclude: [3000] }); // e.g. 3001
+ */
+export async function findAvailablePort(
+  start: number,
+  end: number,
+  options: { exclude?: Iterable<number> } = {},
+): Promise<number | undefined> {
+  assertRange(start, end);
+  const exclude = new Set(options.exclude ?? []);
+  for (let port = start; port <= end; port++) {
+    if (exclude.has(port)) continue;
+    try {
+      if (await isPortAvailable(port)) return port;
+    } catch (err) {
+      if (errorCode(err) !== 'EACCES') throw err;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Polls until `port` is free on every local address. Resolves true when it is, false after `timeoutMs`.
+ *
+ * @example
+ * process.kill(pid);
+ * const free = await waitForPortAvailable(3000, { timeoutMs: 5000 });
+ */
+export async function waitForPortAvailable(port: number, options: WaitOptions = {}): Promise<boolean> {
+  assertPort(port);
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const intervalMs = options.intervalMs ?? 25;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await isPortAvailable(port)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(intervalMs, Math.max(0, deadline - Date.now()))));
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * Snapshot of every process with the relations the killer needs (parent, process group, session, owner).
+ * Linux reads /proc directly (no process spawned); macOS asks `ps`; Windows asks CIM through PowerShell.
+ */
+import * as fs from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { errorCode } from './errors';
+import { parseCimProcesses, CIM_PROCESS_COMMAND } from './cimParser';
+
+const execFileAsync = promisify(execFile);
+
+export interface ProcessEntry {
+  pid: number;
+  ppid: number;
+  /** Process group (POSIX only). */
+  pgid?: number;
+  /** Session id (Linux only: macOS `ps` has no portable session column). */
+  sid?: number;
+  uid?: number;
+  /** Start time in clock ticks since boot (Linux); tells a reused PID apart from the process seen before. */
+  startTime?: number;
+  /** One-letter state (Linux): `Z` is a zombie, already dead but not yet reaped. */
+  state?: string;
+  /** Short name, when the source gives one (`comm` on Linux, `Name` on Windows). */
+  name?: string;
+  /** Command line, when the source gives one (macOS `ps`, Windows CIM). */
+  command?: string;
+}
+
+/** Every process by PID. */
+export type ProcessTable = Map<number, ProcessEntry>;
+
+/** The fields of `/proc/<pid>/stat` the OS layer uses. */
+export interface ProcStat {
+  pid: number;
+  comm: string;
+  state: string;
+  ppid: number;
+  pgid: number;
+  sid: number;
+  startTime: number;
+}
+
+/**
+ * Parses `/proc/<pid>/stat`: `1234 (node) S 1200 1234 1100 34816 ... <starttime> ...`. `comm` is in parentheses
+ * and may itself contain spaces and parentheses (`(sh) (x)`), so the fields after it are read from the LAST `)`.
+ *
+ * @example
+ * parseProcStat('42 (a) (b) S 1 42 42 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 777 0 0');
+ * // { pid: 42, comm: 'a) (b', state: 'S', ppid: 1, pgid: 42, sid: 42, startTime: 777 }
+ */
+export function parseProcStat(text: string): ProcStat | undefined {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return undefined;
+  const pid = Number(text.slice(0, open).trim());
+  const rest = text.slice(close + 1).trim().split(/\s+/);
+  // After the comm: state(3) ppid(4) pgrp(5) session(6) ... starttime(22), numbered as in proc(5).
+  const [state, ppid, pgid, sid] = [rest[0], Number(rest[1]), Number(rest[2]), Number(rest[3])];
+  const startTime = Number(rest[19]);
+  if (!Number.isInteger(pid) || !state || ![ppid, pgid, sid, startTime].every(Number.isInteger)) return undefined;
+  return { pid, comm: text.slice(open + 1, close), state, ppid, pgid, sid, startTime };
+}
+
+/**
+ * Parses `ps -axo pid=,ppid=,pgid=,uid=,command=` output (macOS, BSD and procps alike), one process a line:
+ * `  501   1   501   501 /usr/bin/node server.js`.
+ *
+ * @example
+ * parsePsTable('  42     1    42   501 node server.js\n'); // [{ pid: 42, ppid: 1, pgid: 42, uid: 501, command: 'node server.js' }]
+ */
+export function parsePsTable(text: string): ProcessEntry[] {
+  const entries: ProcessEntry[] = [];
+  for (const line of text.split('\n')) {
+    const match = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)(?:\s+(.*))?$/.exec(line);
+    if (!match) continue;
+    const command = match[5]?.trim();
+    entries.push({
+      pid: Number(match[1]),
+      ppid: Number(match[2]),
+      pgid: Number(match[3]),
+      uid: Number(match[4]),
+      ...(command ? { command } : {}),
+    });
+  }
+  return entries;
+}
+
+/** Reads /proc/<pid>/stat; undefined when the process is gone (or never existed). */
+export function readProcStat(pid: number): ProcStat | undefined {
+  try {
+    return parseProcStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch (err) {
+    const code = errorCode(err);
+    if (code === 'ENOENT' || code === 'ESRCH') return undefined;
+    throw err;
+  }
+}
+
+function linuxTable(): ProcessTable {
+  const table: ProcessTable = new Map();
+  // Sync on purpose: hundreds of tiny /proc reads are much faster in one go than bounced through the threadpool.
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    const stat = readProcStat(pid);
+    if (!stat) continue; // exited during the scan
+    let uid: number | undefined;
+    try {
+      uid = fs.statSync(`/proc/${pid}`).uid;
+    } catch {
+      uid = undefined;
+    }
+    table.set(pid, {
+      pid,
+      ppid: stat.ppid,
+      pgid: stat.pgid,
+      sid: stat.sid,
+      uid,
+      startTime: stat.startTime,
+      state: stat.state,
+      name: stat.comm,
+    });
+  }
+  return table;
+}
+
+/**
+ * One snapshot of every process.
+ *
+ * @example
+ * const table = await snapshotProcessTable();
+ * table.get(process.pid)?.ppid;
+ */
+export async function snapshotProcessTable(platform: NodeJS.Platform = process.platform): Promise<ProcessTable> {
+  if (platform === 'linux') return linuxTable();
+  if (platform === 'win32') {
+    const { stdout } = await execFileAsync('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', CIM_PROCESS_COMMAND], {
+      maxBuffer: 64 * 1024 * 1024,
+      windowsHide: true,
+    });
+    return new Map(parseCimProcesses(stdout).map((p) => [p.pid, p]));
+  }
+  const { stdout } = await execFileAsync('ps', ['-axo', 'pid=,ppid=,pgid=,uid=,command='], { maxBuffer: 64 * 1024 * 1024 });
+  return new Map(parsePsTable(stdout).map((p) => [p.pid, p]));
+}
+
+/**
+ * PIDs of every descendant of `pid` in `table` (children first, then grandchildren...), not `pid` itself.
+ *
+ * @example
+ * descendants(await snapshotProcessTable(), npmPid); // [shPid, nodePid]
+ */
+export function descendants(table: ProcessTable, pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of table.values()) {
+    if (entry.pid === entry.ppid) continue;
+    const list = children.get(entry.ppid);
+    if (list) list.push(entry.pid);
+    else children.set(entry.ppid, [entry.pid]);
+  }
+  const result: number[] = [];
+  const seen = new Set<number>([pid]);
+  const queue = [pid];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift() as number) ?? []) {
+      if (seen.has(child)) continue;
+      seen.add(child);
+      result.push(child);
+      queue.push(child);
+    }
+  }
+  return result;
+}
+
+/**
+ * PIDs of the ancestors of `pid` in `table`, parent first, stopping at PID 0/1 or an unknown parent.
+ *
+ * @example
+ * ancestors(await snapshotProcessTable(), process.pid); // [parentPid, ..., 1]
+ */
+export function ancestors(table: ProcessTable, pid: number): number[] {
+  const result: number[] = [];
+  const seen = new Set<number>([pid]);
+  let current = table.get(pid);
+  while (current && current.ppid > 0 && !seen.has(current.ppid)) {
+    result.push(current.ppid);
+    seen.add(current.ppid);
+    current = table.get(current.ppid);
+  }
+  return result;
+}
