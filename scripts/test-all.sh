@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# `npm test`: every test. Installs what it needs first (idempotent), so on a fresh Linux machine
+# `npm ci && npm test` is all it takes. Needs root for apt-get (test host) and `unshare -n` (wildcard-address tests).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+logdir=$(mktemp -d)
+trap 'rm -rf "$logdir"' EXIT
+status=0
+
+step() { printf '\n== %s ==\n' "$*"; }
+
+step "install dependencies"
+[ -d node_modules/.bin ] || npm ci --no-audit --no-fund || exit 1
+if [ "${DEV_PORTS_SKIP_INTEGRATION:-}" != "1" ]; then
+  bash scripts/install-test-host.sh || exit 1
+fi
+
+step "build"
+npm run --silent build || exit 1
+
+step "typecheck"
+npm run --silent typecheck || status=1
+
+step "unit, OS-layer and CLI tests (mocha)"
+npx mocha --reporter spec 2>&1 | tee "$logdir/unit.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+if [ "${DEV_PORTS_SKIP_INTEGRATION:-}" != "1" ]; then
+  step "integration tests inside VS Code"
+  node test/integration/runTest.js 2>&1 | tee "$logdir/integration.log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+fi
+
+# One closing line for all suites, in the plain 'N passed, N failed' form.
+count() { grep -hoE "^ *[0-9]+ $1" "$logdir"/*.log 2>/dev/null | awk '{s+=$1} END {print s+0}'; }
+passed=$(count passing); failed=$(count failing); skipped=$(count pending)
+[ "$failed" -eq 0 ] || status=1
+[ "$passed" -gt 0 ] || { echo "no test ran"; status=1; }
+echo
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+exit $status
