@@ -1,0 +1,369 @@
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { PortAllocator } from '../core/allocator';
+import {
+  DevPortsError,
+  InvalidInputError,
+  NoFreePortError,
+  PermissionDeniedError,
+  PortInUseError,
+} from '../core/errors';
+import { normalizeProjectId, type Project } from '../core/projects';
+import type { Allocation, Logger } from '../core/types';
+import { snapshotProcessTable } from '../os/processTable';
+import type { KillResult, PortOs } from '../os/types';
+import type { Config } from './config';
+import { describeProcesses, type ConflictMode, type Conflicts } from './conflicts';
+import { CancelledError, UntrustedWorkspaceError, type DevServerManager, type StartOptions } from './devServerManager';
+import { errorMessage, type Log } from './log';
+import type { PortsNode } from './portsModel';
+import type { PortsTreeProvider } from './portsTreeProvider';
+import type { ProjectsService } from './projectsService';
+import type { StatusBar } from './statusBar';
+
+export interface CommandDeps {
+  allocator: PortAllocator;
+  os: PortOs;
+  config: Config;
+  projects: ProjectsService;
+  servers: DevServerManager;
+  conflicts: Conflicts;
+  tree: PortsTreeProvider;
+  statusBar: StatusBar;
+  log: Log;
+  logger: Logger;
+  protectedPids: () => Promise<number[]>;
+}
+
+/** `startDevServer`'s object argument, besides a project id, a `Uri` or a tree item. */
+interface ProjectArg {
+  projectId: string;
+  /** Test and script hook: choose the conflict path up front instead of asking. */
+  onConflict?: ConflictMode;
+  port?: number;
+}
+
+type FreePortArg = number | { port: number; force?: boolean } | PortsNode | undefined;
+
+const SHOW_LOG = 'Show Log';
+
+function isProjectArg(arg: unknown): arg is ProjectArg {
+  return typeof arg === 'object' && arg !== null && typeof (arg as ProjectArg).projectId === 'string' && !('kind' in arg);
+}
+
+function isNode(arg: unknown): arg is PortsNode {
+  return typeof arg === 'object' && arg !== null && typeof (arg as PortsNode).kind === 'string';
+}
+
+/** True for arguments only code passes (ids, numbers, option objects): such callers get the rejection too. */
+function isProgrammatic(arg: unknown): boolean {
+  return typeof arg === 'string' || typeof arg === 'number' || (typeof arg === 'object' && arg !== null && !isNode(arg) && !(arg instanceof vscode.Uri));
+}
+
+/**
+ * Registers every command of the contract. Each is callable from the palette (asking for what it needs) and
+ * with an argument from code; failures are logged under `[commands]` and shown once with the buttons that fix them.
+ *
+ * @example
+ * context.subscriptions.push(...registerCommands(deps));
+ */
+export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
+  const { allocator, os, config, projects, servers, conflicts, tree, statusBar, log, logger } = deps;
+
+  const wrap =
+    <A, R>(id: string, fn: (arg: A) => Promise<R>) =>
+    async (arg: A): Promise<R | undefined> => {
+      try {
+        return await fn(arg);
+      } catch (error) {
+        if (error instanceof CancelledError) return undefined;
+        logger.error(`${id} failed: ${errorMessage(error)}`);
+        void showError(error);
+        if (isProgrammatic(arg)) throw error;
+        return undefined;
+      }
+    };
+
+  async function showError(error: unknown): Promise<void> {
+    const message = errorMessage(error);
+    if (error instanceof UntrustedWorkspaceError) {
+      const choice = await vscode.window.showWarningMessage(message, 'Manage Workspace Trust');
+      if (choice) await vscode.commands.executeCommand('workbench.trust.manage');
+      return;
+    }
+    if (error instanceof PortInUseError && error.holders.length > 0) {
+      const free = `Free Port ${error.port}`;
+      // The core's message ends with the CLI's remedy; here the remedy is the button.
+      const text = `Port ${error.port} is in use by ${describeProcesses(error.holders)}.`;
+      const choice = await vscode.window.showErrorMessage(text, free, SHOW_LOG);
+      if (choice === free) await vscode.commands.executeCommand('devPorts.freePort', error.port).then(undefined, () => undefined);
+      if (choice === SHOW_LOG) log.show();
+      return;
+    }
+    if (error instanceof NoFreePortError) {
+      const cleanup = 'Cleanup Stale Ports';
+      const settings = 'Open Settings';
+      const choice = await vscode.window.showErrorMessage(message, cleanup, settings, SHOW_LOG);
+      if (choice === cleanup) await vscode.commands.executeCommand('devPorts.cleanupStalePorts');
+      if (choice === settings) await vscode.commands.executeCommand('workbench.action.openSettings', 'devPorts.portRange');
+      if (choice === SHOW_LOG) log.show();
+      return;
+    }
+    const choice = await vscode.window.showErrorMessage(message, SHOW_LOG);
+    if (choice === SHOW_LOG) log.show();
+  }
+
+  /** A project that is only known from an allocation (its folder vanished): enough to stop or release it. */
+  function allocationOnlyProject(projectId: string): Project {
+    return { id: projectId, name: path.basename(projectId) || projectId, folder: projectId, workspaceFolder: projectId, packageManager: 'npm' };
+  }
+
+  async function pickProject(placeHolder: string, filter: (p: Project) => boolean = () => true): Promise<Project> {
+    await projects.ready;
+    const candidates = projects.all().filter(filter);
+    if (candidates.length === 0) {
+      void vscode.window.showInformationMessage(
+        projects.all().length === 0
+          ? 'No dev-server projects found: a project is a folder whose package.json has a dev script (devPorts.devScriptNames), or a folder named in devPorts.projects.'
+          : 'No project fits: none is in that state.',
+      );
+      throw new CancelledError();
+    }
+    const items = candidates.map((p) => {
+      const server = servers.get(p.id);
+      const allocation = allocator.getAllocation(p.id);
+      const port = server?.port ?? allocation?.port ?? p.port;
+      return {
+        label: p.name,
+        description: [port !== undefined ? `:${port}` : undefined, server ? server.state : allocation ? 'reserved' : undefined]
+          .filter(Boolean)
+          .join(' · '),
+        detail: path.relative(p.workspaceFolder, p.folder) || '.',
+        project: p,
+      };
+    });
+    const picked = await vscode.window.showQuickPick(items, { placeHolder, matchOnDetail: true });
+    if (!picked) throw new CancelledError();
+    return picked.project;
+  }
+
+  async function resolveProject(arg: unknown, placeHolder: string, filter?: (p: Project) => boolean): Promise<Project> {
+    if (arg === undefined || arg === null) return pickProject(placeHolder, filter);
+    await projects.ready;
+    let id: string | undefined;
+    if (typeof arg === 'string') id = arg;
+    else if (arg instanceof vscode.Uri) {
+      const found = projects.findByPath(arg.fsPath);
+      if (found) return found;
+      throw new InvalidInputError(`${arg.fsPath} is not inside a dev-server project.`);
+    } else if (isProjectArg(arg)) id = arg.projectId;
+    else if (isNode(arg) && arg.kind === 'project') id = arg.projectId;
+    if (id === undefined) throw new InvalidInputError('Expected a project id (its folder path), a Uri or a project of the Ports view.');
+    const normalized = normalizeProjectId(id);
+    let project = projects.get(normalized);
+    if (!project) {
+      // A package.json written a moment ago is seen by the watcher only after its debounce.
+      await projects.refresh();
+      project = projects.get(normalized);
+    }
+    if (project) return project;
+    if (allocator.getAllocation(normalized) || servers.get(normalized)) return allocationOnlyProject(normalized);
+    throw new InvalidInputError(`No dev-server project at ${normalized}. Dev Ports found: ${projects.all().map((p) => p.id).join(', ') || 'none'}.`);
+  }
+
+  function startOptions(arg: unknown): StartOptions {
+    if (!isProjectArg(arg)) return {};
+    const options: StartOptions = {};
+    if (arg.onConflict !== undefined) {
+      if (!['ask', 'free', 'useNext', 'fail'].includes(arg.onConflict)) {
+        throw new InvalidInputError(`onConflict must be "ask", "free", "useNext" or "fail", got ${JSON.stringify(arg.onConflict)}.`);
+      }
+      options.onConflict = arg.onConflict;
+    }
+    if (arg.port !== undefined) options.port = parsePort(arg.port);
+    return options;
+  }
+
+  function parsePort(value: unknown): number {
+    const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 65535) {
+      throw new InvalidInputError(`${JSON.stringify(value)} is not a port: a port is a whole number from 1 to 65535.`);
+    }
+    return n;
+  }
+
+  async function pickPort(): Promise<number> {
+    const listeners = await os.listListeners();
+    type Item = vscode.QuickPickItem & { port?: number };
+    const other: Item = { label: '$(edit) Another port…', alwaysShow: true };
+    const items: Item[] = listeners
+      .sort((a, b) => a.port - b.port)
+      .map((l) => {
+        const p = l.processes[0];
+        return {
+          label: `:${l.port}`,
+          description: p ? `${p.name} (PID ${p.pid})${l.address !== '0.0.0.0' && l.address !== '::' ? ` on ${l.address}` : ''}` : l.pids.length ? `PID ${l.pids.join(', ')}` : 'another user',
+          detail: p?.command,
+          port: l.port,
+        };
+      });
+    const picked = await vscode.window.showQuickPick([...items, other], {
+      placeHolder: 'Port to free (type to filter; "Another port…" for one that is not listed)',
+      matchOnDescription: true,
+      matchOnDetail: true,
+    });
+    if (!picked) throw new CancelledError();
+    if (picked.port !== undefined) return picked.port;
+    const typed = await vscode.window.showInputBox({
+      prompt: 'Port to free',
+      placeHolder: '3000',
+      validateInput: (v) => {
+        try {
+          parsePort(v);
+          return undefined;
+        } catch (e) {
+          return errorMessage(e);
+        }
+      },
+    });
+    if (typed === undefined) throw new CancelledError();
+    return parsePort(typed);
+  }
+
+  async function freePort(arg: FreePortArg): Promise<KillResult> {
+    let port: number | undefined;
+    let force = false;
+    if (typeof arg === 'number' || typeof arg === 'string') port = parsePort(arg);
+    else if (isNode(arg)) {
+      if (arg.kind === 'listener') port = arg.port;
+      else if (arg.kind === 'project') port = arg.port;
+    } else if (arg && typeof arg === 'object') {
+      port = parsePort((arg as { port?: unknown }).port);
+      force = (arg as { force?: unknown }).force === true;
+    }
+    if (port === undefined) port = await pickPort();
+
+    const settings = config.get();
+    const listeners = await os.listListeners(port);
+    if (listeners.length === 0) {
+      const free = await os.isPortAvailable(port);
+      if (free) vscode.window.setStatusBarMessage(`$(check) Port ${port} is already free`, 4000);
+      else void vscode.window.showWarningMessage(`Port ${port} is not free, but Dev Ports cannot see who holds it.`, SHOW_LOG);
+      logger.info(`free :${port}: nothing listens${free ? '' : ' (yet the port is not free)'}`);
+      return { port, killedPids: [], free };
+    }
+    const hidden = listeners.find((l) => l.pids.length === 0);
+    if (hidden) throw new PermissionDeniedError(port, { uid: hidden.ownerUid });
+    const me = process.getuid?.();
+    if (me !== undefined && me !== 0) {
+      const foreign = listeners.flatMap((l) => l.processes).find((p) => p.uid !== undefined && p.uid !== me);
+      if (foreign) throw new PermissionDeniedError(port, foreign);
+    }
+    const guard = new Set(await deps.protectedPids());
+    const editorHolder = listeners.flatMap((l) => l.processes).find((p) => guard.has(p.pid));
+    if (editorHolder) {
+      throw new DevPortsError(
+        `Port ${port} is held by the editor itself (${editorHolder.name}, PID ${editorHolder.pid}); Dev Ports never stops the editor's own processes.`,
+        'PERMISSION_DENIED',
+      );
+    }
+
+    // A port of a dev server Dev Ports runs is freed by stopping that server (terminal closed, port released).
+    const table = await snapshotProcessTable();
+    const holderPids = [...new Set(listeners.flatMap((l) => l.pids))];
+    const owners = new Set(holderPids.map((pid) => servers.ownerOf(pid, table)));
+    const [owner] = owners;
+    if (owners.size === 1 && owner) {
+      logger.info(`free :${port}: it belongs to ${owner.project.name}; stopping that dev server`);
+      const stopped = await servers.stop(owner.project);
+      const free = await os.isPortAvailable(port);
+      return { port, killedPids: stopped.killedPids ?? [], free };
+    }
+
+    const plan = await conflicts.stopPlan(port, listeners);
+    if (!force && !(await conflicts.confirmStop(port, plan))) throw new CancelledError();
+    logger.info(`free :${port}: stopping ${plan.map((t) => t.pid).join(', ')}${force ? ' (force, not asked)' : ''}`);
+    const result = await os.killProcessesOnPort(port, { gracePeriodMs: settings.killGracePeriodMs, protectedPids: [...guard] });
+    logger.info(`free :${port}: stopped ${result.killedPids.join(', ') || 'nothing'}; ${result.free ? 'free' : 'still in use'}`);
+    if (result.free) vscode.window.setStatusBarMessage(`$(check) Port ${port} is free`, 4000);
+    else void vscode.window.showWarningMessage(`Port ${port} is still in use after stopping ${result.killedPids.join(', ') || 'its holders'}.`, SHOW_LOG).then((c) => c && log.show());
+    tree.refresh();
+    return result;
+  }
+
+  async function releaseAll(arg: unknown): Promise<{ released: number }> {
+    const ask = !(typeof arg === 'object' && arg !== null && (arg as { confirm?: unknown }).confirm === false);
+    const count = allocator.getAllocations().length;
+    if (ask && count > 0) {
+      const running = servers.list().length;
+      const release = 'Release All';
+      const choice = await vscode.window.showWarningMessage(
+        `Release all ${count} port allocation${count === 1 ? '' : 's'} of this workspace?`,
+        {
+          modal: true,
+          detail: running
+            ? `${running} dev server${running === 1 ? ' keeps' : 's keep'} running; only the reservations are dropped, so another project may be given their ports.`
+            : 'Projects get a port again when they start.',
+        },
+        release,
+      );
+      if (choice !== release) throw new CancelledError();
+    }
+    const released = await allocator.releaseAllPortAllocations();
+    return { released };
+  }
+
+  async function cleanup(arg: unknown): Promise<{ released: Allocation[] }> {
+    const given = typeof arg === 'object' && arg !== null ? (arg as { olderThanMs?: unknown }).olderThanMs : undefined;
+    const olderThanMs = typeof given === 'number' && given >= 0 ? given : config.get().staleAfterMinutes * 60_000;
+    const released = await allocator.cleanupStalePortAllocations({ olderThanMs });
+    if (!isProgrammatic(arg)) {
+      vscode.window.setStatusBarMessage(
+        released.length ? `$(check) Released ${released.map((a) => `:${a.port}`).join(', ')}` : '$(check) No stale port allocation',
+        4000,
+      );
+    }
+    return { released };
+  }
+
+  async function openInBrowser(arg: unknown): Promise<void> {
+    let port: number | undefined;
+    if (typeof arg === 'number') port = parsePort(arg);
+    else if (isNode(arg) && arg.kind === 'listener') port = arg.port;
+    else {
+      const project = await resolveProject(arg, 'Open which dev server in the browser?', (p) => !!servers.get(p.id) || !!allocator.getAllocation(p.id));
+      port = servers.get(project.id)?.port ?? allocator.getAllocation(project.id)?.port;
+      if (port === undefined) throw new DevPortsError(`${project.name} has no port yet: start it first.`, 'INVALID_INPUT');
+    }
+    const uri = await vscode.env.asExternalUri(vscode.Uri.parse(`http://localhost:${port}/`));
+    logger.info(`opening ${uri.toString(true)}`);
+    await vscode.env.openExternal(uri);
+  }
+
+  const register = <A, R>(id: string, fn: (arg: A) => Promise<R>) => vscode.commands.registerCommand(id, wrap(id, fn));
+
+  return [
+    register('devPorts.startDevServer', async (arg: unknown) => {
+      const project = await resolveProject(arg, 'Start which dev server?');
+      return servers.start(project, startOptions(arg));
+    }),
+    register('devPorts.stopDevServer', async (arg: unknown) => {
+      const project = await resolveProject(arg, 'Stop which dev server?', (p) => !!servers.get(p.id) || !!allocator.getAllocation(p.id));
+      return servers.stop(project);
+    }),
+    register('devPorts.restartDevServer', async (arg: unknown) => {
+      const project = await resolveProject(arg, 'Restart which dev server?');
+      return servers.restart(project, startOptions(arg));
+    }),
+    register('devPorts.freePort', freePort),
+    register('devPorts.cleanupStalePorts', cleanup),
+    register('devPorts.releaseAllPorts', releaseAll),
+    register('devPorts.openInBrowser', openInBrowser),
+    register('devPorts.refresh', async () => {
+      await projects.refresh();
+      tree.refresh();
+      await statusBar.update();
+    }),
+    register('devPorts.showLog', async () => log.show()),
+  ];
+}

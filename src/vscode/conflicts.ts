@@ -1,0 +1,129 @@
+import * as vscode from 'vscode';
+import type { PortInUseError } from '../core/errors';
+import type { Project } from '../core/projects';
+import type { Logger } from '../core/types';
+import { listListeners, treeRoot } from '../os/index';
+import { readLinuxProcessInfo } from '../os/linuxListeners';
+import { descendants, snapshotProcessTable } from '../os/processTable';
+import type { Listener, ProcessInfo } from '../os/types';
+
+/**
+ * What a start does when its port is held by a process Dev Ports did not start: `ask` (a message with buttons),
+ * or a path chosen up front by a caller that cannot click (`free`, `useNext`, `fail`).
+ */
+export type ConflictMode = 'ask' | 'free' | 'useNext' | 'fail';
+export type ConflictDecision = 'free' | 'useNext' | 'fail' | 'cancel';
+
+/** One process that freeing a port would stop. */
+export interface StopTarget {
+  pid: number;
+  command: string;
+  /** The listening process itself (not a parent or child of it). */
+  holder: boolean;
+}
+
+const FREE = 'Free Port';
+const SHOW_LOG = 'Show Log';
+const MAX_COMMAND = 120;
+
+function short(command: string): string {
+  const one = command.replace(/\s+/g, ' ').trim();
+  return one.length > MAX_COMMAND ? `${one.slice(0, MAX_COMMAND - 1)}…` : one;
+}
+
+/**
+ * `node (PID 1234: node server.js)`; several joined with commas.
+ *
+ * @example
+ * describeProcesses([{ pid: 1234, name: 'node', command: 'node server.js' }]); // 'node (PID 1234: node server.js)'
+ */
+export function describeProcesses(processes: readonly ProcessInfo[]): string {
+  return processes.map((p) => `${p.name || 'a process'} (PID ${p.pid}${p.command ? `: ${short(p.command)}` : ''})`).join(', ');
+}
+
+/**
+ * The port-conflict dialogue: one warning naming who holds the port, with `Free Port` (after a modal
+ * confirmation that lists every process to be stopped), `Use Port N` and `Show Log`. `lastMessage` keeps the text
+ * of the last conflict for the integration tests, which cannot read notifications.
+ *
+ * @example
+ * const decision = await conflicts.resolve(project, error, 'ask'); // 'free' | 'useNext' | 'fail' | 'cancel'
+ */
+export class Conflicts {
+  /** Text of the last conflict message (shown or, for `free`/`useNext`/`fail`, only logged). */
+  lastMessage: string | undefined;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly showLog: () => void,
+    private readonly gracePeriodMs: () => number,
+    private readonly protectedPids: () => Promise<number[]>,
+  ) {}
+
+  /** The sentence that names the holder of a project's port. */
+  describe(project: Project, error: PortInUseError): string {
+    const holders = error.holders;
+    if (holders.length === 0) {
+      const who = error.ownerUid !== undefined ? `a process of another user (uid ${error.ownerUid})` : 'a process Dev Ports cannot see';
+      return `Port ${error.port} for ${project.name} is held by ${who}; Dev Ports cannot stop it.`;
+    }
+    return `Port ${error.port} for ${project.name} is in use by ${describeProcesses(holders)}, which Dev Ports did not start.`;
+  }
+
+  async resolve(project: Project, error: PortInUseError, mode: ConflictMode): Promise<ConflictDecision> {
+    const text = this.describe(project, error);
+    this.lastMessage = text;
+    this.logger.warn(`${text} (${mode === 'ask' ? 'asking' : `caller chose "${mode}"`})`);
+    if (mode !== 'ask') return mode;
+    const useNext = error.suggestedPort !== undefined ? `Use Port ${error.suggestedPort}` : undefined;
+    const canFree = error.holders.length > 0;
+    const buttons = [...(canFree ? [FREE] : []), ...(useNext ? [useNext] : []), SHOW_LOG];
+    const choice = await vscode.window.showWarningMessage(text, ...buttons);
+    if (choice === FREE) return (await this.confirmStop(error.port, await this.stopPlan(error.port))) ? 'free' : 'cancel';
+    if (choice !== undefined && choice === useNext) return 'useNext';
+    if (choice === SHOW_LOG) this.showLog();
+    return 'cancel';
+  }
+
+  /**
+   * Every process freeing `port` would stop, as the OS layer's `killProcessesOnPort` picks them: from each holder
+   * up to the root of its job (npm above sh above node), then that root's whole tree.
+   */
+  async stopPlan(port: number, listeners?: readonly Listener[]): Promise<StopTarget[]> {
+    const held = listeners ?? (await listListeners(port));
+    const table = await snapshotProcessTable();
+    const guard = new Set(await this.protectedPids());
+    const holderPids = new Set(held.flatMap((l) => l.pids));
+    const info = new Map<number, ProcessInfo>();
+    for (const l of held) for (const p of l.processes) info.set(p.pid, p);
+    const targets = new Map<number, StopTarget>();
+    for (const pid of holderPids) {
+      const root = treeRoot(table, pid, guard);
+      for (const p of [root, ...descendants(table, root)]) {
+        if (targets.has(p) || guard.has(p)) continue;
+        const entry = table.get(p);
+        const command = info.get(p)?.command || readLinuxProcessInfo(p)?.command || entry?.command || entry?.name || '';
+        targets.set(p, { pid: p, command, holder: holderPids.has(p) });
+      }
+    }
+    return [...targets.values()];
+  }
+
+  /** A modal question that says exactly what will be stopped. True when the user agreed. */
+  async confirmStop(port: number, plan: readonly StopTarget[]): Promise<boolean> {
+    const lines = plan.map((t) => `PID ${t.pid}${t.holder ? ' (listening)' : ''}: ${short(t.command) || '(command unknown)'}`);
+    const detail = [
+      `These processes will be stopped (SIGTERM, then SIGKILL after ${this.gracePeriodMs()} ms):`,
+      ...lines,
+      '',
+      'Unsaved work in them is lost.',
+    ].join('\n');
+    const stop = plan.length === 1 ? 'Stop Process' : `Stop ${plan.length} Processes`;
+    const choice = await vscode.window.showWarningMessage(
+      `Free port ${port}? Dev Ports did not start what holds it.`,
+      { modal: true, detail },
+      stop,
+    );
+    return choice === stop;
+  }
+}

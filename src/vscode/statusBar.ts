@@ -1,0 +1,127 @@
+import * as vscode from 'vscode';
+import type { PortAllocator } from '../core/allocator';
+import type { Logger } from '../core/types';
+import type { PortOs } from '../os/types';
+import type { Config } from './config';
+import type { DevServerManager } from './devServerManager';
+import { errorMessage } from './log';
+import { buildPortsModel, type ProjectNode } from './portsModel';
+import type { ProjectsService } from './projectsService';
+
+/** A stale port shows up here without any event (a server killed from outside): look again now and then. */
+const RECHECK_MS = 15_000;
+
+/** What the item shows, for the tests. */
+export interface StatusBarState {
+  visible: boolean;
+  text: string;
+  tooltip: string;
+  warning: boolean;
+}
+
+/**
+ * One status-bar item: `$(plug) 2 ports` (active allocations), with the warning background when a port is stale
+ * or in conflict; its tooltip lists `project :port state`; a click opens the Ports view. Hidden when the
+ * workspace has no project and no allocation.
+ *
+ * @example
+ * context.subscriptions.push(new StatusBar(deps));
+ */
+export class StatusBar implements vscode.Disposable {
+  private readonly item: vscode.StatusBarItem;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly timer: ReturnType<typeof setInterval>;
+  private pending: ReturnType<typeof setTimeout> | undefined;
+  private updating: Promise<void> = Promise.resolve();
+  /** Last state shown. */
+  state: StatusBarState = { visible: false, text: '', tooltip: '', warning: false };
+
+  constructor(
+    private readonly deps: {
+      allocator: PortAllocator;
+      os: PortOs;
+      config: Config;
+      projects: ProjectsService;
+      servers: DevServerManager;
+      logger: Logger;
+    },
+  ) {
+    this.item = vscode.window.createStatusBarItem('devPorts.status', vscode.StatusBarAlignment.Left, 50);
+    this.item.name = 'Dev Ports';
+    this.item.command = 'devPorts.ports.focus';
+    const later = () => this.schedule();
+    const sub = deps.allocator.onDidChange(later);
+    this.disposables.push(
+      this.item,
+      { dispose: () => sub.dispose() },
+      deps.projects.onDidChange(later),
+      deps.servers.onDidChange(later),
+      deps.config.onDidChange(later),
+    );
+    this.timer = setInterval(later, RECHECK_MS);
+    this.timer.unref?.();
+  }
+
+  private schedule(): void {
+    if (this.pending) return;
+    this.pending = setTimeout(() => {
+      this.pending = undefined;
+      void this.update();
+    }, 50);
+  }
+
+  /** The one function that shows, hides and fills the item. Resolves when the item shows the current state. */
+  update(): Promise<void> {
+    this.updating = this.updating.then(() => this.doUpdate());
+    return this.updating;
+  }
+
+  private async doUpdate(): Promise<void> {
+    const { allocator, os, config, projects, servers, logger } = this.deps;
+    try {
+      const settings = config.get();
+      const allocations = allocator.getAllocations();
+      const nodes = buildPortsModel({
+        projects: projects.all(),
+        allocations,
+        servers: servers.list().map((s) => ({
+          projectId: s.project.id,
+          port: s.port,
+          state: s.state,
+          startedAt: s.startedAt,
+          commandLine: s.commandLine,
+          shellPid: s.shellPid,
+        })),
+        starting: new Set(projects.all().filter((p) => servers.isStarting(p.id)).map((p) => p.id)),
+        listening: await os.listeningPorts(),
+        range: settings.portRange,
+        now: Date.now(),
+        staleAfterMs: settings.staleAfterMinutes * 60_000,
+        isAlive: (pid) => os.isProcessAlive(pid),
+      }).filter((n): n is ProjectNode => n.kind === 'project');
+
+      const count = allocations.length;
+      const visible = count > 0 || projects.all().length > 0;
+      const troubled = nodes.filter((n) => n.state === 'stale' || n.state === 'conflict');
+      const listed = nodes.filter((n) => n.port !== undefined && (n.state !== 'stopped' || n.allocatedAt !== undefined));
+      const text = `$(plug) ${count} ${count === 1 ? 'port' : 'ports'}`;
+      const lines = listed.map((n) => `${n.name} :${n.port} ${n.state}${n.note ? ` (${n.note})` : ''}`);
+      const tooltip = lines.length ? `Dev Ports\n${lines.join('\n')}` : 'Dev Ports: no port allocated';
+      this.item.text = text;
+      this.item.tooltip = tooltip;
+      this.item.backgroundColor = troubled.length ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+      this.item.accessibilityInformation = { label: `Dev Ports: ${count} ${count === 1 ? 'port' : 'ports'} allocated${troubled.length ? `, ${troubled.length} need attention` : ''}` };
+      if (visible) this.item.show();
+      else this.item.hide();
+      this.state = { visible, text, tooltip, warning: troubled.length > 0 };
+    } catch (error) {
+      logger.error(`status bar update failed: ${errorMessage(error)}`);
+    }
+  }
+
+  dispose(): void {
+    clearInterval(this.timer);
+    if (this.pending) clearTimeout(this.pending);
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,81 @@
+// A port held by a process Dev Ports did not start: the message names it, and each path out of it works.
+'use strict';
+
+const assert = require('node:assert/strict');
+const h = require('./helpers');
+
+describe('port conflicts when starting', function () {
+  this.timeout(60000);
+  /** @type {any} */
+  let api;
+
+  before(async () => {
+    api = await h.getApi();
+  });
+
+  afterEach(async () => {
+    await h.cleanUp(api);
+  });
+
+  /** The api project reserved on a port that a foreign server then takes. */
+  async function occupiedReservation() {
+    const port = await h.freeTestPort();
+    await api.allocate(h.projectId('api'), { preferredPort: port });
+    const foreign = await h.spawnForeignServer(port);
+    return { port, foreign };
+  }
+
+  it('names the foreign holder, its PID and command, in the conflict message', async () => {
+    const { port, foreign } = await occupiedReservation();
+    await assert.rejects(h.run('devPorts.startDevServer', { projectId: h.projectId('api'), onConflict: 'fail' }), /in use/);
+    const message = api._test.lastConflictMessage();
+    assert.match(message, new RegExp(`Port ${port} for api is in use by `));
+    assert.match(message, new RegExp(`PID ${foreign}`));
+    assert.match(message, /-e require\('http'\)/);
+    assert.equal(h.alive(foreign), true, 'the fail path must not touch the holder');
+  });
+
+  it('shows the project in conflict in the view and warns in the status bar', async () => {
+    const { port, foreign } = await occupiedReservation();
+    const node = await h.waitFor(async () => {
+      const n = await h.projectNode(api, 'api');
+      return n && n.state === 'conflict' && n;
+    }, 'the api project in conflict');
+    assert.equal(node.port, port);
+    assert.equal(node.pid, foreign);
+    const bar = await api._test.statusBar();
+    assert.equal(bar.warning, true);
+    assert.match(bar.tooltip, new RegExp(`api :${port} conflict`));
+  });
+
+  it('frees the port and starts there when the caller chose "free"', async () => {
+    const { port, foreign } = await occupiedReservation();
+    const result = await h.run('devPorts.startDevServer', { projectId: h.projectId('api'), onConflict: 'free' });
+    assert.equal(result.port, port);
+    assert.equal(h.alive(foreign), false, 'the foreign holder still runs');
+    await h.waitFor(() => h.listening(port), 'api listening on the freed port');
+    const [pid] = await h.listenerPids(port);
+    assert.notEqual(pid, foreign);
+  });
+
+  it('starts on the next free port and leaves the holder alone when the caller chose "useNext"', async () => {
+    const { port, foreign } = await occupiedReservation();
+    const result = await h.run('devPorts.startDevServer', { projectId: h.projectId('api'), onConflict: 'useNext' });
+    assert.notEqual(result.port, port);
+    assert.equal(h.alive(foreign), true);
+    await h.waitFor(() => h.listening(result.port), 'api listening on the next port');
+    assert.deepEqual(
+      api.getAllocations().filter((a) => a.projectId === h.projectId('api')).map((a) => a.port),
+      [result.port],
+    );
+  });
+
+  it('refuses a port reserved by another project when asked for it explicitly', async () => {
+    const port = await h.freeTestPort();
+    await api.allocate(h.projectId('web'), { preferredPort: port });
+    await assert.rejects(
+      h.run('devPorts.startDevServer', { projectId: h.projectId('api'), port, onConflict: 'fail' }),
+      (e) => /reserved for/.test(e.message) && e.message.includes(h.projectId('web')),
+    );
+  });
+});
