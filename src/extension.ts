@@ -9,7 +9,7 @@ import { Ledger } from './core/ledger';
 import { normalizeProjectId } from './core/projects';
 import type { Allocation } from './core/types';
 import { nodeOs } from './os/index';
-import { ancestors, snapshotProcessTable } from './os/processTable';
+import { ancestors, snapshotProcessTable } from './os/index';
 import { registerCommands } from './vscode/commands';
 import { Config } from './vscode/config';
 import { Conflicts } from './vscode/conflicts';

@@ -11,6 +11,9 @@ export { isPortAvailable, findAvailablePort, waitForPortAvailable } from './port
 export { findProcessesOnPort, listListeners, listeningPorts } from './listeners';
 export { isProcessAlive, killProcessesOnPort, killProcessTree, treeRoot } from './killer';
 export { assertPort, assertRange, assertPid } from './validate';
+export { snapshotProcessTable, descendants, ancestors } from './processTable';
+export type { ProcessEntry, ProcessTable } from './processTable';
+export { readLinuxProcessInfo } from './linuxListeners';
 export { OsAccessError, ProtectedProcessError } from './errors';
 export type { OsAccessDetails } from './errors';
 export type { KillOptions, KillResult, Listener, PortOs, ProcessInfo, WaitOptions } from './types';

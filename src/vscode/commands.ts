@@ -10,7 +10,7 @@ import {
 } from '../core/errors';
 import { normalizeProjectId, type Project } from '../core/projects';
 import type { Allocation, Logger } from '../core/types';
-import { snapshotProcessTable } from '../os/processTable';
+import { snapshotProcessTable } from '../os/index';
 import type { KillResult, PortOs } from '../os/types';
 import type { Config } from './config';
 import { describeProcesses, type ConflictMode, type Conflicts } from './conflicts';
@@ -85,6 +85,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     };
 
   async function showError(error: unknown): Promise<void> {
+    if (conflicts.wasShown(error)) return;
     const message = errorMessage(error);
     if (error instanceof UntrustedWorkspaceError) {
       const choice = await vscode.window.showWarningMessage(message, 'Manage Workspace Trust');
@@ -172,15 +173,18 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
   }
 
   function startOptions(arg: unknown): StartOptions {
-    if (!isProjectArg(arg)) return {};
+    // A caller from code (a project id or a Uri) gets the conflict as a rejection at once, and the user the
+    // message with its buttons: awaiting a notification nobody clicks would hang that caller.
+    if (!isProjectArg(arg)) return isProgrammatic(arg) ? { onConflict: 'notify' } : {};
     const options: StartOptions = {};
     if (arg.onConflict !== undefined) {
-      if (!['ask', 'free', 'useNext', 'fail'].includes(arg.onConflict)) {
-        throw new InvalidInputError(`onConflict must be "ask", "free", "useNext" or "fail", got ${JSON.stringify(arg.onConflict)}.`);
+      if (!['ask', 'notify', 'free', 'useNext', 'fail'].includes(arg.onConflict)) {
+        throw new InvalidInputError(`onConflict must be "ask", "notify", "free", "useNext" or "fail", got ${JSON.stringify(arg.onConflict)}.`);
       }
       options.onConflict = arg.onConflict;
     }
     if (arg.port !== undefined) options.port = parsePort(arg.port);
+    options.onConflict ??= 'notify';
     return options;
   }
 
@@ -291,25 +295,12 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     return result;
   }
 
-  async function releaseAll(arg: unknown): Promise<{ released: number }> {
-    const ask = !(typeof arg === 'object' && arg !== null && (arg as { confirm?: unknown }).confirm === false);
-    const count = allocator.getAllocations().length;
-    if (ask && count > 0) {
-      const running = servers.list().length;
-      const release = 'Release All';
-      const choice = await vscode.window.showWarningMessage(
-        `Release all ${count} port allocation${count === 1 ? '' : 's'} of this workspace?`,
-        {
-          modal: true,
-          detail: running
-            ? `${running} dev server${running === 1 ? ' keeps' : 's keep'} running; only the reservations are dropped, so another project may be given their ports.`
-            : 'Projects get a port again when they start.',
-        },
-        release,
-      );
-      if (choice !== release) throw new CancelledError();
-    }
+  // No confirmation: releasing drops reservations only (running servers keep running and keep their ports in
+  // the OS), and a modal would hang callers from code, which the contract lets call this with no argument.
+  async function releaseAll(): Promise<{ released: number }> {
     const released = await allocator.releaseAllPortAllocations();
+    logger.info(`released all ${released} port allocation(s) of this workspace`);
+    vscode.window.setStatusBarMessage(`$(check) Released ${released} port allocation${released === 1 ? '' : 's'}`, 4000);
     return { released };
   }
 

@@ -2,16 +2,19 @@ import * as vscode from 'vscode';
 import type { PortInUseError } from '../core/errors';
 import type { Project } from '../core/projects';
 import type { Logger } from '../core/types';
-import { listListeners, treeRoot } from '../os/index';
-import { readLinuxProcessInfo } from '../os/linuxListeners';
-import { descendants, snapshotProcessTable } from '../os/processTable';
+import { descendants, listListeners, readLinuxProcessInfo, snapshotProcessTable, treeRoot } from '../os/index';
 import type { Listener, ProcessInfo } from '../os/types';
 
 /**
- * What a start does when its port is held by a process Dev Ports did not start: `ask` (a message with buttons),
- * or a path chosen up front by a caller that cannot click (`free`, `useNext`, `fail`).
+ * What a start does when its port is held by a process Dev Ports did not start: `ask` (a message with buttons,
+ * waited for), `notify` (the same message, not waited for: the start fails at once and the buttons start again on
+ * the path picked; for callers from code, who must not hang on a notification nobody clicks), or a path chosen up
+ * front by a caller that cannot click (`free`, `useNext`, `fail`).
  */
-export type ConflictMode = 'ask' | 'free' | 'useNext' | 'fail';
+export type ConflictMode = 'ask' | 'notify' | 'free' | 'useNext' | 'fail';
+
+/** Starts the project again on the path the user picked from a `notify` message. */
+export type ConflictRetry = (mode: 'free' | 'useNext') => void;
 export type ConflictDecision = 'free' | 'useNext' | 'fail' | 'cancel';
 
 /** One process that freeing a port would stop. */
@@ -52,6 +55,8 @@ export function describeProcesses(processes: readonly ProcessInfo[]): string {
 export class Conflicts {
   /** Text of the last conflict message (shown or, for `free`/`useNext`/`fail`, only logged). */
   lastMessage: string | undefined;
+  /** Errors already shown to the user by a `notify` message, so the command does not show them twice. */
+  private readonly shown = new WeakSet<object>();
 
   constructor(
     private readonly logger: Logger,
@@ -70,11 +75,30 @@ export class Conflicts {
     return `Port ${error.port} for ${project.name} is in use by ${describeProcesses(holders)}, which Dev Ports did not start.`;
   }
 
-  async resolve(project: Project, error: PortInUseError, mode: ConflictMode): Promise<ConflictDecision> {
+  async resolve(project: Project, error: PortInUseError, mode: ConflictMode, retry?: ConflictRetry): Promise<ConflictDecision> {
     const text = this.describe(project, error);
     this.lastMessage = text;
-    this.logger.warn(`${text} (${mode === 'ask' ? 'asking' : `caller chose "${mode}"`})`);
-    if (mode !== 'ask') return mode;
+    const asking = mode === 'ask' || mode === 'notify';
+    this.logger.warn(`${text} (${asking ? 'asking' : `caller chose "${mode}"`})`);
+    if (!asking) return mode;
+    const answer = this.ask(text, error);
+    if (mode === 'ask') return answer;
+    this.shown.add(error);
+    void answer.then(
+      (decision) => {
+        if ((decision === 'free' || decision === 'useNext') && retry) retry(decision);
+      },
+      (e: unknown) => this.logger.error(`conflict message failed: ${(e as Error).message}`),
+    );
+    return 'fail';
+  }
+
+  /** True when a `notify` message already told the user about this error. */
+  wasShown(error: unknown): boolean {
+    return typeof error === 'object' && error !== null && this.shown.has(error);
+  }
+
+  private async ask(text: string, error: PortInUseError): Promise<ConflictDecision> {
     const useNext = error.suggestedPort !== undefined ? `Use Port ${error.suggestedPort}` : undefined;
     const canFree = error.holders.length > 0;
     const buttons = [...(canFree ? [FREE] : []), ...(useNext ? [useNext] : []), SHOW_LOG];

@@ -1,9 +1,10 @@
 import * as vscode from 'vscode';
 import type { PortAllocator } from '../core/allocator';
 import { PortInUseError, PortReservedError } from '../core/errors';
+import { announcedPorts } from '../core/portAnnouncements';
 import { devServerCommand, type Project } from '../core/projects';
 import type { Allocation, Logger } from '../core/types';
-import { descendants, snapshotProcessTable, type ProcessTable } from '../os/processTable';
+import { descendants, snapshotProcessTable, type ProcessTable } from '../os/index';
 import type { PortOs } from '../os/types';
 import type { Config } from './config';
 import type { ConflictMode, Conflicts } from './conflicts';
@@ -72,27 +73,6 @@ const SHELL_INTEGRATION_TIMEOUT_MS = 3000;
 const POLL_STARTING_MS = 500;
 const POLL_RUNNING_MS = 2000;
 const LAST_PORTS_KEY = 'devPorts.lastPorts';
-
-/**
- * Ports a dev server announces in its output: `Local: http://localhost:5174/`, `using available port 3001`,
- * `trying 3001 instead`, `Using alternative port: 3001`. ANSI colour codes are removed first.
- *
- * @example
- * announcedPorts('\u001b[32m➜  Local:   http://localhost:5174/\u001b[39m'); // [5174]
- */
-export function announcedPorts(text: string): number[] {
-  // eslint-disable-next-line no-control-regex
-  const plain = text.replace(/\u001b\[[0-9;?]*[A-Za-z]|\u001b\][^\u0007]*\u0007/g, '');
-  const found = new Set<number>();
-  const patterns = [
-    /\bhttps?:\/\/(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1?\]|[\w.-]+):(\d{2,5})\b/gi,
-    /using available port (\d{2,5})/gi,
-    /trying (\d{2,5}) instead/gi,
-    /using alternative port:? (\d{2,5})/gi,
-  ];
-  for (const re of patterns) for (const m of plain.matchAll(re)) found.add(Number(m[1]));
-  return [...found].filter((p) => p >= 1 && p <= 65535);
-}
 
 export interface DevServerManagerDeps {
   allocator: PortAllocator;
@@ -311,7 +291,11 @@ export class DevServerManager implements vscode.Disposable {
         return allocation;
       } catch (error) {
         if (!(error instanceof PortInUseError)) throw error;
-        const decision = forceKill ? 'free' : await conflicts.resolve(project, error, options.onConflict ?? 'ask');
+        const retry = (mode: 'free' | 'useNext') =>
+          void vscode.commands
+            .executeCommand('devPorts.startDevServer', { projectId: project.id, onConflict: mode })
+            .then(undefined, () => undefined);
+        const decision = forceKill ? 'free' : await conflicts.resolve(project, error, options.onConflict ?? 'ask', retry);
         if (decision === 'cancel') throw new CancelledError();
         if (decision === 'fail') throw error;
         if (decision === 'free') {
@@ -467,10 +451,16 @@ export class DevServerManager implements vscode.Disposable {
   /** Follows the server's output for a port it moved to (a framework that picked another port by itself). */
   private async watchOutput(server: DevServer, execution: vscode.TerminalShellExecution): Promise<void> {
     const checked = new Set<number>();
+    // Output arrives in arbitrary chunks: a URL split across two (`http://localhost:51` + `74/`) must be read
+    // whole, so the unfinished last line waits for the next chunk.
+    let pending = '';
     try {
       for await (const chunk of execution.read()) {
         if (this.servers.get(server.project.id) !== server) return;
-        for (const port of announcedPorts(chunk)) {
+        const text = pending + chunk;
+        const lastBreak = Math.max(text.lastIndexOf('\n'), text.lastIndexOf('\r'));
+        pending = text.slice(lastBreak + 1).slice(-4096);
+        for (const port of announcedPorts(text.slice(0, lastBreak + 1))) {
           if (port === server.port || checked.has(port)) continue;
           checked.add(port);
           void this.confirmMove(server, port);

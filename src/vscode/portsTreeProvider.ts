@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { PortAllocator } from '../core/allocator';
 import type { Logger } from '../core/types';
-import { descendants, snapshotProcessTable } from '../os/processTable';
+import { descendants, snapshotProcessTable } from '../os/index';
 import type { PortOs } from '../os/types';
 import type { Config } from './config';
 import type { DevServerManager } from './devServerManager';

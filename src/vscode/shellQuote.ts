@@ -6,8 +6,25 @@
 
 export type ShellKind = 'posix' | 'powershell' | 'cmd';
 
-/** Characters that need no quoting in any of the three shells. */
+/** Characters that need no quoting in any of the three shells, except where `needsQuotes` says otherwise. */
 const SAFE = /^[A-Za-z0-9_\/.,:=@+-]+$/;
+
+/** Safe characters that still mean something to one shell in some positions. */
+function needsQuotes(arg: string, kind: ShellKind, isCommand: boolean): boolean {
+  if (arg === '' || !SAFE.test(arg)) return true;
+  switch (kind) {
+    case 'powershell':
+      // `--` is PowerShell's end-of-parameters token: it is swallowed when `npm` resolves to the npm.ps1 shim, so
+      // `npm run dev -- --port 3000` loses its `--` (npm/cli#4903; quoting it is the known fix). A leading `@` is
+      // splatting and `,` builds an array.
+      return arg === '--' || arg.startsWith('@') || arg.includes(',');
+    case 'posix':
+      // A command word with `=` is a variable assignment; zsh expands a word starting with `=` to a path.
+      return arg.startsWith('=') || (isCommand && arg.includes('='));
+    default:
+      return false;
+  }
+}
 
 /**
  * The kind of shell from its executable path (`vscode.env.shell`).
@@ -30,15 +47,22 @@ export function shellKindOf(shellPath: string | undefined): ShellKind {
  * quoteArg("it's; rm -rf ~", 'posix'); // "'it'\\''s; rm -rf ~'"
  */
 export function quoteArg(arg: string, kind: ShellKind): string {
-  if (arg !== '' && SAFE.test(arg)) return arg;
+  return quoteWord(arg, kind, false);
+}
+
+function quoteWord(arg: string, kind: ShellKind, isCommand: boolean): string {
+  if (!needsQuotes(arg, kind, isCommand)) return arg;
   switch (kind) {
     case 'powershell':
-      return `'${arg.replace(/'/g, "''")}'`;
+      // PowerShell also ends a single-quoted string at the typographic quotes U+2018-U+201B.
+      return `'${arg.replace(/['\u2018\u2019\u201A\u201B]/g, '$&$&')}'`;
     case 'cmd':
       // cmd.exe has no escape inside double quotes for %; doubling quotes is what its parser accepts.
       return `"${arg.replace(/"/g, '""')}"`;
     default:
-      return `'${arg.replace(/'/g, `'\\''`)}'`;
+      // Backslashes go outside the quotes too: fish (typed to as 'posix') reads `\\` and `\'` inside single quotes,
+      // and `'\\'` between two quoted parts means one backslash to both fish and POSIX shells.
+      return `'${arg.replace(/['\\]/g, (c) => (c === "'" ? `'\\''` : `'\\\\'`))}'`;
   }
 }
 
@@ -49,7 +73,7 @@ export function quoteArg(arg: string, kind: ShellKind): string {
  * quoteCommandLine('npm', ['run', 'dev', '--', '--port', '3000'], 'posix'); // 'npm run dev -- --port 3000'
  */
 export function quoteCommandLine(command: string, args: readonly string[], kind: ShellKind): string {
-  const head = quoteArg(command, kind);
+  const head = quoteWord(command, kind, true);
   // PowerShell treats a quoted first word as a string expression; `&` makes it a command.
   const prefix = kind === 'powershell' && head !== command ? '& ' : '';
   return [prefix + head, ...args.map((a) => quoteArg(a, kind))].join(' ');

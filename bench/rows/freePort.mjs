@@ -1,0 +1,151 @@
+// Row 3: free a port held by `sh → node` and by `npm run dev` (npm → sh → node) until it is REALLY free, ours next to
+// kill-port, fkill, tree-kill and a bare process-group kill; and whether each leaves orphans behind.
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TMP } from '../lib/build.mjs';
+import { killPeers } from '../lib/peers.mjs';
+import { pickPort, pollUntilFree } from '../lib/ports.mjs';
+import { descendantsOf, FIXTURES, isAlive, readStat, waitForLine } from '../lib/procs.mjs';
+import { fmtMs, fmtRatio, nowMs, sleep, summarize } from '../lib/stats.mjs';
+
+const ITERATIONS = 10;
+const ROW_BUDGET_MS = 110_000;
+/** How long the chain's other processes get to exit on their own once the port is free before they count as orphans. */
+const ORPHAN_GRACE_MS = 1000;
+
+function devPackage() {
+  const dir = join(TMP, 'devpkg');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: 'bench-dev-server', private: true, scripts: { dev: 'node server.js' } }, null, 2)}\n`);
+  copyFileSync(`${FIXTURES}server.cjs`, join(dir, 'server.js'));
+  return dir;
+}
+
+/**
+ * Starts a chain detached (its own process group, as a terminal's job control would) and resolves once the
+ * node server listens, with every PID of the chain at that moment.
+ */
+async function startChain(registry, kind, port, pkgDir) {
+  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1' };
+  // stderr is piped, not inherited: sh reports "Terminated" for every killed child, which would flood the table.
+  const stdio = ['ignore', 'pipe', 'pipe'];
+  const child =
+    kind === 'sh → node'
+      ? // `; exit $?` keeps sh from exec'ing node, so the chain really is sh → node like a terminal's shell.
+        registry.spawn('sh', ['-c', 'node "$1"; exit $?', 'sh', `${FIXTURES}server.cjs`], { detached: true, env, stdio, label: kind })
+      : registry.spawn('npm', ['run', 'dev'], { cwd: pkgDir, detached: true, env, stdio, label: kind });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => {
+    stderr = (stderr + chunk).slice(-2000);
+  });
+  let listenerPid;
+  try {
+    [, listenerPid] = await waitForLine(child, /^listening (\d+)$/, 20000, kind);
+  } catch (error) {
+    throw new Error(`${error.message}; its stderr: ${stderr.trim() || '(empty)'}`);
+  }
+  const pids = descendantsOf(child.pid);
+  for (const pid of pids) registry.adopt(pid, kind);
+  return { rootPid: child.pid, pgid: readStat(child.pid)?.pgid ?? child.pid, pids, listenerPid: Number(listenerPid), child };
+}
+
+/** Waits up to graceMs for the chain to be gone; survivors are orphans: killed by PID and counted. */
+async function reapOrphans(registry, pids, graceMs) {
+  const deadline = nowMs() + graceMs;
+  let alive = pids.filter(isAlive);
+  while (alive.length && nowMs() < deadline) {
+    await sleep(10);
+    alive = alive.filter(isAlive);
+  }
+  for (const pid of alive) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (error) {
+      if (error.code !== 'ESRCH') throw error;
+    }
+  }
+  for (const pid of pids) registry.forget(pid);
+  return alive;
+}
+
+/**
+ * @param {{ lib: any, registry: import('../lib/procs.mjs').ProcessRegistry, report: import('../lib/report.mjs').Report }} ctx
+ */
+export async function runFreePort({ lib, registry, report }) {
+  const pkgDir = devPackage();
+  const methods = [
+    {
+      name: 'ours killProcessesOnPort',
+      async kill(port) {
+        const result = await lib.killProcessesOnPort(port, { gracePeriodMs: 3000 });
+        if (!result.free) throw new Error(`killProcessesOnPort says port ${port} is not free`);
+      },
+    },
+    ...killPeers,
+  ];
+  const section = report.section('3. Free a port until it is really free', ['chain', 'method', 'median ms', 'p95 ms', 'peer/ours', 'n', 'failures', 'orphans', 'goal', 'goal met?'], [11, 30, 9, 8, 9, 3, 8, 7, 16, 9]);
+  const rowStart = nowMs();
+  const startupMs = { 'sh → node': [], 'npm run dev': [] };
+  let truncated = false;
+
+  for (const chainKind of ['sh → node', 'npm run dev']) {
+    const results = new Map(methods.map((m) => [m.name, { samples: [], failures: 0, orphans: 0, errors: new Set() }]));
+    // Round-robin over the methods so drift on the machine (page cache, a noisy neighbour) hits them all alike.
+    for (let i = 0; i < ITERATIONS; i++) {
+      if (nowMs() - rowStart > ROW_BUDGET_MS) {
+        truncated = true;
+        break;
+      }
+      for (const method of methods) {
+        const r = results.get(method.name);
+        // A method that keeps failing would spend its poll timeout every round; three strikes and it is out.
+        if (r.failures >= 3) continue;
+        const port = await pickPort();
+        const t0 = nowMs();
+        const chain = await startChain(registry, chainKind, port, pkgDir);
+        startupMs[chainKind].push(nowMs() - t0);
+        const startedAt = nowMs();
+        let failed = false;
+        try {
+          await method.kill(port, chain);
+        } catch (error) {
+          failed = true;
+          r.errors.add(error.message.split('\n')[0]);
+        }
+        const { free, ms } = await pollUntilFree(port, { startedAt, timeoutMs: failed ? 500 : 6000 });
+        const survivors = await reapOrphans(registry, chain.pids, free ? ORPHAN_GRACE_MS : 0);
+        if (free && !failed) {
+          r.samples.push(ms);
+          r.orphans += survivors.length;
+        } else {
+          r.failures++;
+        }
+      }
+    }
+    const ours = summarize(results.get(methods[0].name).samples);
+    for (const method of methods) {
+      const r = results.get(method.name);
+      const s = summarize(r.samples);
+      const isOurs = method === methods[0];
+      let goal = '';
+      let met = '';
+      if (method.name === 'kill-port') {
+        goal = 'ours ≥3× faster';
+        met = s.median / ours.median >= 3 ? 'yes' : 'NO';
+        report.goal('3', `free a port (${chainKind}): ≥3× faster than kill-port`, met === 'yes', `ours ${fmtMs(ours.median)} ms vs ${fmtMs(s.median)} ms (${fmtRatio(s.median, ours.median)})`);
+      } else if (method.name.startsWith('process.kill(-pgid')) {
+        goal = 'ours ≤1.5× of it';
+        met = ours.median <= 1.5 * s.median ? 'yes' : 'NO';
+        report.goal('3', `free a port (${chainKind}): within 1.5× of a bare group kill`, met === 'yes', `ours ${fmtMs(ours.median)} ms vs ${fmtMs(s.median)} ms (ours/group ${(ours.median / s.median).toFixed(2)}×)`);
+      }
+      section.add([chainKind, method.name, fmtMs(s.median), fmtMs(s.p95), isOurs ? '1×' : fmtRatio(s.median, ours.median), s.n, r.failures, r.orphans, goal, met]);
+      for (const e of r.errors) section.note(`${chainKind}, ${method.name}: ${e}`);
+    }
+  }
+  const st = summarize(startupMs['sh → node']);
+  const nt = summarize(startupMs['npm run dev']);
+  section.note(`time is from the call until a bind on 127.0.0.1:P succeeds (polled every 2 ms by the bench, the same for every method); ours resolves only once the port is free, the peers are followed by the same poll. Chains were started detached (own process group) with \`sh -c 'node server.js; exit $?'\` and \`npm run dev\` (npm → sh → node), no crowd; starting them took ${fmtMs(st.median)} / ${fmtMs(nt.median)} ms (median, not counted).`);
+  section.note(`orphans: PIDs of the chain (root and descendants when it was ready) still alive ${ORPHAN_GRACE_MS} ms after the port was free; the bench killed them by PID.`);
+  if (truncated) section.note(`stopped before ${ITERATIONS} iterations: the row's ${ROW_BUDGET_MS / 1000} s budget ran out.`);
+}

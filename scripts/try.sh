@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# `npm run try`: installs, builds and runs Dev Ports in a real VS Code, opened on samples/monorepo.
+#   - desktop VS Code (`code` on PATH) when there is a display: a new window with the extension loaded
+#     in development mode;
+#   - otherwise the browser-based VS Code from code-server (installed on demand by
+#     scripts/install-test-host.sh): prints a URL to open, runs until Ctrl-C.
+# Usage: bash scripts/try.sh [--check] [--web]
+#   --check  browser host only: load the URL in headless Chromium, wait until the extension is active,
+#            print "ok" and stop (screenshot to DEV_PORTS_TRY_SCREENSHOT if set). For tests.
+#   --web    use the browser-based host even when a desktop VS Code is available.
+# Environment: DEV_PORTS_TRY_PORT (default: first free port from 8080), DEV_PORTS_TRY_SCREENSHOT,
+#   DEV_PORTS_TRY_TIMEOUT_MS (--check: how long to wait for the extension, default 120000),
+#   DEV_PORTS_TRY_DEBUG=1 (print the server's and the workbench's logs). See test/host/README.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+say() { printf '[try] %s\n' "$*" >&2; }
+
+check=0
+web=0
+for arg in "$@"; do
+  case "$arg" in
+    --check) check=1 ;;
+    --web) web=1 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) say "unknown option: $arg (use --check, --web or --help)"; exit 2 ;;
+  esac
+done
+
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  say "Node.js 20 or later (with npm) is needed: https://nodejs.org/ or your package manager (apt-get install nodejs npm)"
+  exit 1
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+  say "Node.js $(node --version) is too old: Dev Ports needs Node 20 or later"
+  exit 1
+fi
+
+if [ ! -d node_modules ]; then
+  say "npm ci (first run)"
+  npm ci --no-audit --no-fund >&2
+fi
+say "npm run build"
+if ! npm run build --silent >&2; then
+  say "the build failed (see above); fix it, then run again"
+  exit 1
+fi
+
+workspace="$repo/samples/monorepo"
+[ -d "$workspace" ] || workspace="$repo/test/fixtures/workspace"
+
+has_display=0
+if [ "$(uname -s)" = Darwin ] || [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then has_display=1; fi
+
+if [ "$check" = 0 ] && [ "$web" = 0 ] && [ "$has_display" = 1 ] && command -v code >/dev/null 2>&1; then
+  say "opening a VS Code window on $workspace with the extension loaded from $repo"
+  exec code --extensionDevelopmentPath="$repo" --new-window "$workspace"
+fi
+
+if [ "$check" = 0 ] && [ "$web" = 0 ]; then
+  if [ "$has_display" = 0 ]; then
+    say "no display: using VS Code in the browser"
+  else
+    say "no desktop VS Code (code) on PATH: using VS Code in the browser"
+  fi
+fi
+# stdout carries only the URL banner (or "ok"): progress goes to stderr.
+bash scripts/install-test-host.sh >&2
+args=(--workspace="$workspace" --extension="$repo")
+[ "$check" = 1 ] && args=(--check "${args[@]}")
+# exec: Ctrl-C and `kill <pid of this script>` reach the Node process, which stops the server it started.
+exec node test/host/try.js "${args[@]}"

@@ -1,0 +1,331 @@
+#!/usr/bin/env node
+// The browser half of `npm run try` (scripts/try.sh): runs the VS Code server from code-server with
+// this extension loaded in development mode and prints the URL to open. With --check it opens that
+// URL in headless Chromium instead, waits until the extension is active, saves a screenshot when
+// DEV_PORTS_TRY_SCREENSHOT is set, prints "ok" and stops. See test/host/README.md.
+//
+//   node test/host/try.js [--check] [--workspace=<folder>] [--extension=<folder>]
+'use strict';
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const host = require('./server');
+
+const REPO = path.resolve(__dirname, '..', '..');
+const FIRST_PORT = 8080;
+const LAST_PORT = 8179;
+const DEBUG = process.env.DEV_PORTS_TRY_DEBUG === '1';
+
+/** @param {string} message */
+function note(message) {
+  process.stderr.write(`[try] ${message}\n`);
+}
+
+/**
+ * @param {string[]} argv
+ * @returns {{ check: boolean, workspace: string, extension: string }}
+ */
+function parseArgs(argv) {
+  let check = false;
+  let workspace = '';
+  let extension = REPO;
+  for (const arg of argv) {
+    if (arg === '--check') check = true;
+    else if (arg.startsWith('--workspace=')) workspace = path.resolve(arg.slice('--workspace='.length));
+    else if (arg.startsWith('--extension=')) extension = path.resolve(arg.slice('--extension='.length));
+    else throw new UsageError(`unknown argument "${arg}"; usage: try.js [--check] [--workspace=<folder>] [--extension=<folder>]`);
+  }
+  if (!workspace) {
+    const sample = path.join(REPO, 'samples', 'monorepo');
+    workspace = fs.existsSync(sample) ? sample : path.join(REPO, 'test', 'fixtures', 'workspace');
+  }
+  if (!fs.statSync(workspace, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`no folder ${workspace} to open`);
+  if (!fs.existsSync(path.join(extension, 'package.json'))) throw new UsageError(`no extension (package.json) in ${extension}`);
+  return { check, workspace, extension };
+}
+
+class UsageError extends Error {}
+
+/**
+ * The port to serve on: DEV_PORTS_TRY_PORT, which must be free, else the first free one from 8080.
+ * @returns {Promise<{ port: number, chosen: boolean }>}
+ */
+async function pickPort() {
+  const wanted = process.env.DEV_PORTS_TRY_PORT;
+  if (wanted) {
+    const port = Number(wanted);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`DEV_PORTS_TRY_PORT must be a port number (1-65535), not "${wanted}"`);
+    if (!(await host.portIsFree(port))) {
+      const holder = host.whoListens(port);
+      throw new UsageError(
+        `port ${port} (DEV_PORTS_TRY_PORT) is in use${holder ? ` by ${holder}` : ''}. ` +
+          `Stop that process (node dist/cli.js free ${port}), choose another port, or unset DEV_PORTS_TRY_PORT to take the first free port from ${FIRST_PORT}.`,
+      );
+    }
+    return { port, chosen: false };
+  }
+  return { port: await host.firstFreePort(FIRST_PORT, LAST_PORT), chosen: true };
+}
+
+/**
+ * @typedef {{ userDataDir: string, extensionsDir: string, configFile: string, env: NodeJS.ProcessEnv, cwd: string }} Layout
+ */
+
+/**
+ * Where the server keeps its state. The plain mode keeps settings and state in
+ * ~/.cache/dev-ports-try (so they survive between runs) and runs with the real HOME, so terminals
+ * and the Dev Ports ledger are the person's own. --check uses a fresh temporary folder for all of
+ * it, its own HOME and ledger included, so a check neither reads nor changes anything of the person.
+ * @param {boolean} check
+ * @returns {Layout}
+ */
+function layout(check) {
+  if (check) {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dev-ports-try-check-'));
+    state.tmp = tmp;
+    const home = path.join(tmp, 'home');
+    fs.mkdirSync(home);
+    const env = host.serverEnv(process.env, {
+      HOME: home,
+      XDG_CONFIG_HOME: path.join(home, '.config'),
+      XDG_DATA_HOME: path.join(home, '.local', 'share'),
+      XDG_CACHE_HOME: path.join(home, '.cache'),
+      XDG_STATE_HOME: path.join(home, '.local', 'state'),
+      XDG_RUNTIME_DIR: path.join(tmp, 'runtime'),
+      TMPDIR: path.join(tmp, 'tmp'),
+      DEV_PORTS_HOME: path.join(tmp, 'ledger'),
+    });
+    fs.mkdirSync(path.join(tmp, 'runtime'), { mode: 0o700 });
+    fs.mkdirSync(path.join(tmp, 'tmp'));
+    return { userDataDir: path.join(tmp, 'user-data'), extensionsDir: path.join(tmp, 'extensions'), configFile: path.join(tmp, 'code-server.yaml'), env, cwd: home };
+  }
+  const cache = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  const base = path.join(cache, 'dev-ports-try');
+  const extensionsDir = path.join(base, 'extensions');
+  fs.mkdirSync(extensionsDir, { recursive: true });
+  // The server creates its IPC sockets (vscode-ipc-*.sock, vscode-git-*.sock) in XDG_RUNTIME_DIR,
+  // else in /tmp, and leaves them behind when stopped, even gracefully. Without a runtime folder of
+  // the person's, give it one of ours that goes at exit; with one, remove the dead sockets it added.
+  /** @type {NodeJS.ProcessEnv} */
+  const overrides = {};
+  const runtime = process.env.XDG_RUNTIME_DIR;
+  if (runtime && fs.existsSync(runtime)) {
+    state.runtime = { dir: runtime, before: new Set(fs.readdirSync(runtime)) };
+  } else {
+    state.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dev-ports-try-runtime-'));
+    overrides.XDG_RUNTIME_DIR = state.tmp;
+  }
+  return {
+    userDataDir: path.join(base, 'user-data'),
+    extensionsDir,
+    configFile: path.join(base, 'code-server.yaml'),
+    env: host.serverEnv(process.env, overrides),
+    cwd: os.homedir(),
+  };
+}
+
+/**
+ * Removes the VS Code sockets that appeared in `dir` during this run and that no process is bound to
+ * any more (a bound socket's path is listed in /proc/net/unix): another VS Code's live sockets stay.
+ * @param {string} dir
+ * @param {Set<string>} before
+ */
+function removeDeadSockets(dir, before) {
+  let bound = '';
+  try {
+    bound = fs.readFileSync('/proc/net/unix', 'utf8');
+  } catch {
+    return;
+  }
+  for (const name of fs.readdirSync(dir)) {
+    if (before.has(name) || !/^vscode-.*\.sock$/.test(name)) continue;
+    const file = path.join(dir, name);
+    if (bound.includes(` ${file}\n`)) continue;
+    try {
+      if (fs.lstatSync(file).isSocket()) fs.rmSync(file);
+    } catch {
+      // Gone already.
+    }
+  }
+}
+
+/**
+ * Starts the server on the picked port. A port we picked ourselves can be taken before the server
+ * binds it: then take the next free one.
+ * @param {Layout} where
+ */
+async function start(where) {
+  let { port, chosen } = await pickPort();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await host.startServer({
+        ...where,
+        port,
+        onOutput: (text) => {
+          if (DEBUG) process.stderr.write(`[server] ${text}`);
+        },
+      });
+    } catch (err) {
+      if (!chosen || attempt >= 3 || !host.whoListens(port)) throw err;
+      port = await host.firstFreePort(port + 1, LAST_PORT);
+    }
+  }
+}
+
+/**
+ * Opens the workbench in headless Chromium and waits until the extension is active: a status-bar
+ * item contributed by the extension (its DOM id starts with the extension's identifier; the manifest
+ * alone shows the activity-bar icon, only running code adds a status-bar item). Then clicks it,
+ * which runs the extension's command that opens the Ports view, and waits for the view's rows.
+ * @param {string} url
+ * @param {string} extensionPath
+ * @param {string} home
+ */
+async function check(url, extensionPath, home) {
+  const manifest = JSON.parse(fs.readFileSync(path.join(extensionPath, 'package.json'), 'utf8'));
+  const extensionId = `${manifest.publisher}.${manifest.name}`;
+  const timeout = Number(process.env.DEV_PORTS_TRY_TIMEOUT_MS) || 120_000;
+  state.browser = await host.launchBrowser({ home });
+  const page = await state.browser.browser.newPage({ viewport: { width: 1400, height: 900 } });
+  /** @type {string[]} */
+  const problems = [];
+  // The workbench logs through these in smoke-test-driver mode; keep its errors for a failure report.
+  await page.exposeFunction('codeAutomationLog', (/** @type {string} */ level, /** @type {unknown} */ message) => {
+    const text = String(message);
+    if (DEBUG) process.stderr.write(`[workbench ${level}] ${text}\n`);
+    if (level === 'error') problems.push(text.split('\n')[0].slice(0, 300));
+  });
+  await page.exposeFunction('codeAutomationExit', () => {});
+  await page.goto(url);
+
+  const item = page.locator(`.statusbar-item[id^="${extensionId}."]`).first();
+  try {
+    await item.waitFor({ state: 'visible', timeout });
+  } catch {
+    const shown = await page
+      .locator('.statusbar-item')
+      .evaluateAll((els) => els.map((e) => e.id).filter(Boolean).join(', '))
+      .catch(() => '');
+    throw new Error(
+      `the extension ${extensionId} did not show its status-bar item within ${timeout / 1000} s: it did not activate, or ` +
+        'the workspace has no project (the item hides then). ' +
+        `Status-bar items present: ${shown || 'none'}.` +
+        (problems.length ? `\nWorkbench errors:\n  ${problems.slice(-10).join('\n  ')}` : ''),
+    );
+  }
+  const statusText = (await item.innerText()).trim();
+  note(`extension active: status bar shows "${statusText}"`);
+
+  await item.click();
+  const rows = page.locator('[id="workbench.view.extension.devPorts"] .monaco-list-row');
+  try {
+    await rows.first().waitFor({ state: 'visible', timeout: 30_000 });
+  } catch {
+    throw new Error('clicking the status-bar item did not open the Dev Ports view with any row in it');
+  }
+  const labels = await rows.evaluateAll((els) => els.map((e) => (e.getAttribute('aria-label') || e.textContent || '').trim()));
+  note(`Dev Ports view shows ${labels.length} row(s): ${labels.join(' | ')}`);
+
+  const file = process.env.DEV_PORTS_TRY_SCREENSHOT;
+  if (file) {
+    // Tree rows fade in; give the icons a moment so the picture shows them.
+    await host.sleep(500);
+    await page.screenshot({ path: path.resolve(file) });
+    note(`screenshot saved to ${path.resolve(file)}`);
+  }
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const missing = host.missingPieces();
+  if (missing) throw new UsageError(missing);
+  const where = layout(args.check);
+  host.writeUserSettings(where.userDataDir, host.QUIET_SETTINGS);
+
+  state.server = await start(where);
+  const url = host.workbenchUrl({ port: state.server.port, folder: args.workspace, extensionDevelopmentPaths: [args.extension] });
+  const port = state.server.port;
+
+  if (args.check) {
+    await check(url, args.extension, /** @type {string} */ (where.env.HOME));
+    process.stdout.write('ok\n');
+    return 0;
+  }
+
+  process.stdout.write(
+    [
+      '',
+      `Dev Ports is running in VS Code ${serverVersion()} (browser). Open this URL in a browser:`,
+      '',
+      `  ${url}`,
+      '',
+      `On a remote machine, forward the port first (keep the same port number: the URL names it), then open the URL locally:`,
+      `  ssh -L ${port}:127.0.0.1:${port} <user>@<this machine>`,
+      '',
+      `Settings and state: ${path.dirname(where.userDataDir)}. Press Ctrl-C to stop.`,
+      '',
+    ].join('\n'),
+  );
+  // Run until a signal (handled below) or until the server dies by itself.
+  const server = state.server;
+  while (server.exitReason() === undefined && state.signalled === undefined) await host.sleep(500);
+  if (state.signalled !== undefined) return state.signalled;
+  note(`the VS Code server stopped (${server.exitReason()}). Its last output:\n${server.log.slice(-20).join('')}`);
+  return 1;
+}
+
+/** The VS Code version code-server bundles, for the banner. */
+function serverVersion() {
+  try {
+    const product = path.join(host.SERVER_DIR, 'node_modules', 'code-server', 'lib', 'vscode', 'package.json');
+    return JSON.parse(fs.readFileSync(product, 'utf8')).version;
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * @type {{
+ *   tmp?: string, runtime?: { dir: string, before: Set<string> }, stopping?: Promise<void>, signalled?: number,
+ *   server?: import('./server').RunningServer, browser?: import('./server').RunningBrowser,
+ * }}
+ */
+const state = {};
+
+function cleanup() {
+  if (!state.stopping) {
+    state.stopping = (async () => {
+      if (state.browser) await state.browser.stop();
+      if (state.server) await state.server.stop();
+      if (state.tmp) {
+        host.killProcessesNaming(state.tmp);
+        fs.rmSync(state.tmp, { recursive: true, force: true, maxRetries: 3 });
+      }
+      if (state.runtime) removeDeadSockets(state.runtime.dir, state.runtime.before);
+    })();
+  }
+  return state.stopping;
+}
+
+/** @param {number} code */
+async function finish(code) {
+  await cleanup().catch((err) => note(`cleanup failed: ${err && err.message}`));
+  process.exit(code);
+}
+
+for (const [sig, code] of /** @type {[NodeJS.Signals, number][]} */ ([['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]])) {
+  process.on(sig, () => {
+    if (state.stopping) return;
+    state.signalled = code;
+    note(`${sig}: stopping the VS Code server`);
+    void finish(code);
+  });
+}
+
+main().then(finish, (err) => {
+  // After a signal, the browser and server going away make the check fail: that is no news.
+  if (state.signalled !== undefined) return;
+  note(err instanceof UsageError ? err.message : `error: ${err instanceof Error ? err.message : String(err)}`);
+  void finish(err instanceof UsageError ? 2 : 1);
+});
