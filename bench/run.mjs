@@ -9,9 +9,10 @@
 // peers bind the wildcard addresses (0.0.0.0, ::), which must not touch the machine's real network.
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildCore, ROOT, TMP } from './lib/build.mjs';
+import { buildCore, buildInternal, ROOT, TMP } from './lib/build.mjs';
 import { preloadPeers } from './lib/peers.mjs';
 import { ProcessRegistry } from './lib/procs.mjs';
 import { machine, Report } from './lib/report.mjs';
@@ -56,6 +57,8 @@ if (process.env[NETNS_FLAG] !== '1') {
 
 async function main() {
   const startedAt = new Date();
+  // Other work on the machine skews every number; the load is recorded next to the results.
+  const loadBefore = os.loadavg();
   const t0 = nowMs();
   const only = parseOnly(process.argv.slice(2));
   const registry = new ProcessRegistry();
@@ -71,13 +74,15 @@ async function main() {
   if (lo.status !== 0) throw new Error(`could not bring lo up in the bench's network namespace: ${lo.stderr || lo.error?.message}`);
 
   const m = machine();
-  process.stdout.write(`Dev Ports bench — ${m.cpu}, ${m.cores} cores, Linux ${m.kernel}, Node ${m.node}, ${m.processes} processes\n`);
+  process.stdout.write(`Dev Ports bench — ${m.cpu}, ${m.cores} cores, Linux ${m.kernel}, Node ${m.node}, ${m.processes} processes, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}\n`);
   const core = await buildCore();
   process.stdout.write(`built .bench-tmp/core.cjs from src/core/index.ts (${(core.bytes / 1024).toFixed(1)} KB) in ${core.buildMs.toFixed(0)} ms\n`);
+  // Only for row 1's profile notes (where the time goes); the measured rows use the bundled core above.
+  const procNet = await buildInternal('src/os/procNet.ts', 'procNet').catch(() => undefined);
   await preloadPeers();
 
   const report = new Report();
-  const ctx = { lib: core.lib, corePath: core.path, registry, report };
+  const ctx = { lib: core.lib, corePath: core.path, procNet, registry, report };
   const rows = [
     ['1', 'who listens', runWhoListens, ['findProcessesOnPort']],
     ['2', 'is a port free', runPortFree, ['isPortAvailable']],
@@ -113,7 +118,7 @@ async function main() {
   }
 
   const elapsedMs = nowMs() - t0;
-  const markdown = report.toMarkdown({ startedAt, elapsedMs, network: 'a private network namespace (`unshare -n`) with only `lo` up: every socket is on 127.0.0.1 / ::1 or a wildcard inside that namespace' });
+  const markdown = report.toMarkdown({ startedAt, elapsedMs, loadBefore, loadAfter: os.loadavg(), network: 'a private network namespace (`unshare -n`) with only `lo` up: every socket is on 127.0.0.1 / ::1 or a wildcard inside that namespace' });
   const out = only ? join(TMP, 'RESULTS.partial.md') : join(ROOT, 'bench', 'RESULTS.md');
   writeFileSync(out, `${markdown}\n`);
   process.stdout.write(`\n## Goals\n`);

@@ -77,6 +77,11 @@ say "Node 24: $("$node24/bin/node" --version)"
 say "step 2/2: npm rebuild (code-server postinstall: installs and compiles VS Code's native addons)"
 (
   cd "$server_dir"
+  # Under `npm test` the outer npm (Node 20) leaves npm_* variables and NODE in the environment, and its
+  # script runner would hand Node 20 to code-server's postinstall, which refuses it: start from a clean slate.
+  while IFS='=' read -r name _; do
+    case "$name" in npm_* | NODE | NODE_OPTIONS | INIT_CWD) unset "$name" ;; esac
+  done < <(env)
   export PATH="$node24/bin:$PATH"
   export npm_config_nodedir="$node24"
   # Pinned allowScripts entries (lib/vscode's own) are matched against the registry URL recorded in

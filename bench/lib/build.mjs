@@ -33,6 +33,19 @@ export async function buildCore() {
 }
 
 /**
+ * Bundles one internal module (for the profile notes, e.g. the /proc/net parser) to .bench-tmp/<name>.cjs and
+ * requires it; undefined when the file does not exist.
+ */
+export async function buildInternal(relativeEntry, name) {
+  const entry = join(ROOT, relativeEntry);
+  if (!existsSync(entry)) return undefined;
+  const esbuild = require('esbuild');
+  const outfile = join(TMP, `${name}.cjs`);
+  await esbuild.build({ entryPoints: [entry], outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node18', logLevel: 'silent' });
+  return require(outfile);
+}
+
+/**
  * Builds src/extension.ts with the options `node esbuild.js --production` uses (minified, no sourcemap,
  * vscode external) into .bench-tmp/extension.js.
  * @returns {Promise<{ bytes: number } | undefined>} undefined when src/extension.ts does not exist yet

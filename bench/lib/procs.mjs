@@ -238,9 +238,21 @@ export class Crowd {
   }
 
   async stop() {
-    await Promise.all(this.children.map(stopChild));
+    // Holders reset their sockets and exit when their stdin closes (no TIME_WAIT left behind); SIGKILL is the fallback.
+    const exits = this.children.map((child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => stopChild(child).then(resolve), 5000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        if (child.stdin) child.stdin.end();
+        else child.kill('SIGKILL');
+      });
+    });
+    await Promise.all(exits);
     this.children = [];
-    // Let the kernel tear down the 10 000 sockets before the next row measures anything.
-    await sleep(300);
+    await sleep(200);
   }
 }

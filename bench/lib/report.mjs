@@ -59,7 +59,7 @@ export class Report {
     this.goals.push({ row, goal, met, detail });
   }
 
-  /** @param {{ startedAt: Date, elapsedMs: number, network: string }} run */
+  /** @param {{ startedAt: Date, elapsedMs: number, network: string, loadBefore: number[], loadAfter: number[] }} run */
   toMarkdown(run) {
     const m = machine();
     const out = [
@@ -80,6 +80,7 @@ export class Report {
       `| Node | ${m.node} |`,
       `| date | ${run.startedAt.toISOString()} |`,
       `| processes before the run | ${m.processes} |`,
+      `| load average (1/5/15 min) before / after | ${run.loadBefore.map((l) => l.toFixed(2)).join(' ')} / ${run.loadAfter.map((l) => l.toFixed(2)).join(' ')} |`,
       `| network | ${run.network} |`,
       `| tools | ${m.tools} |`,
       '',

@@ -82,6 +82,13 @@ export async function runFreePort({ lib, registry, report }) {
         if (!result.free) throw new Error(`killProcessesOnPort says port ${port} is not free`);
       },
     },
+    {
+      // Same input as tree-kill and the group kill (the root is known), so it shows our kill without the lookup.
+      name: 'ours killProcessTree(root)',
+      async kill(_port, chain) {
+        await lib.killProcessTree(chain.rootPid, { gracePeriodMs: 3000 });
+      },
+    },
     ...killPeers,
   ];
   const section = report.section('3. Free a port until it is really free', ['chain', 'method', 'median ms', 'p95 ms', 'peer/ours', 'n', 'failures', 'orphans', 'goal', 'goal met?'], [11, 30, 9, 8, 9, 3, 8, 7, 16, 9]);
@@ -146,6 +153,8 @@ export async function runFreePort({ lib, registry, report }) {
   const st = summarize(startupMs['sh → node']);
   const nt = summarize(startupMs['npm run dev']);
   section.note(`time is from the call until a bind on 127.0.0.1:P succeeds (polled every 2 ms by the bench, the same for every method); ours resolves only once the port is free, the peers are followed by the same poll. Chains were started detached (own process group) with \`sh -c 'node server.js; exit $?'\` and \`npm run dev\` (npm → sh → node), no crowd; starting them took ${fmtMs(st.median)} / ${fmtMs(nt.median)} ms (median, not counted).`);
+  section.note('`detached: true` makes each chain root (sh, npm) a session leader, as a terminal tab\'s job would sit under its shell; ours never climbs into a session leader (it could be the user\'s shell), so it stops the tree below the root and the root exits on its own, which the orphans column checks.');
+  section.note('"ours killProcessTree(root)" is given the root PID like tree-kill and the group kill, so it shows the cost of our kill without the port lookup.');
   section.note(`orphans: PIDs of the chain (root and descendants when it was ready) still alive ${ORPHAN_GRACE_MS} ms after the port was free; the bench killed them by PID.`);
   if (truncated) section.note(`stopped before ${ITERATIONS} iterations: the row's ${ROW_BUDGET_MS / 1000} s budget ran out.`);
 }
