@@ -1,11 +1,30 @@
 // Row 6: the extension bundle's size (built like `node esbuild.js --production`, into .bench-tmp/) and the
-// activate() time, which only the integration tests can measure inside VS Code: read from the file they write.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// activate() time, which can only be measured inside VS Code: the row runs the integration test "activation" in
+// the offline test host (when scripts/install-test-host.sh has installed it), which writes its figures to a file.
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildExtension, TMP } from '../lib/build.mjs';
 import { fmtMs } from '../lib/stats.mjs';
 
 export const ACTIVATE_FILE = join(TMP, 'activate-ms.json');
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Runs the activation test in the web test host; resolves to a reason when it could not. */
+function measureActivation() {
+  if (!existsSync(join(REPO, 'test', 'host', 'server', '.installed'))) {
+    return Promise.resolve('the offline VS Code host is not installed (bash scripts/install-test-host.sh)');
+  }
+  if (!existsSync(join(REPO, 'dist', 'extension.js'))) return Promise.resolve('dist/extension.js is missing (npm run build)');
+  rmSync(ACTIVATE_FILE, { force: true });
+  const env = { ...process.env, DEV_PORTS_TEST_HOST: 'web', DEV_PORTS_TEST_GREP: '^activation ', DEV_PORTS_ACTIVATION_OUT: ACTIVATE_FILE };
+  return new Promise((done) => {
+    execFile(process.execPath, [join(REPO, 'test', 'integration', 'runTest.js')], { env, timeout: 120_000 }, (error) =>
+      done(error ? `the activation run failed: ${error.message.split('\n')[0]}` : undefined),
+    );
+  });
+}
 
 /** @param {{ report: import('../lib/report.mjs').Report }} ctx */
 export async function runExtension({ report }) {
@@ -27,8 +46,10 @@ export async function runExtension({ report }) {
     report.goal('6', 'extension.js ≤ 150 KB minified', met, `${kb.toFixed(1)} KB`);
   }
 
+  const problem = await measureActivation();
+  if (problem) section.note(`activate() not measured now: ${problem}.`);
   let activate;
-  if (existsSync(ACTIVATE_FILE)) {
+  if (!problem && existsSync(ACTIVATE_FILE)) {
     try {
       activate = JSON.parse(readFileSync(ACTIVATE_FILE, 'utf8'));
     } catch (error) {
@@ -38,12 +59,13 @@ export async function runExtension({ report }) {
   const ms = typeof activate === 'number' ? activate : activate?.ms ?? activate?.activateMs;
   if (typeof ms === 'number' && Number.isFinite(ms)) {
     const met = ms <= 30;
-    section.add(['activate() ms', `${fmtMs(ms)}${activate?.date ? ` (measured ${activate.date})` : ''}`, '≤ 30 ms', met ? 'yes' : 'NO']);
-    report.goal('6', 'activate() ≤ 30 ms', met, `${fmtMs(ms)} ms, read from .bench-tmp/activate-ms.json (written by the integration tests)`);
+    section.add(['activate() ms (in VS Code ' + (activate?.vscode ?? '?') + ')', fmtMs(ms), '≤ 30 ms', met ? 'yes' : 'NO']);
+    if (typeof activate?.loadMs === 'number') section.add(['loading dist/extension.js ms', fmtMs(activate.loadMs), '—', '—']);
+    report.goal('6', 'activate() ≤ 30 ms', met, `${fmtMs(ms)} ms inside VS Code (test host), plus ${fmtMs(activate?.loadMs ?? NaN)} ms to load the bundle`);
   } else {
     section.add(['activate() ms', 'not measured', '≤ 30 ms', 'not measured']);
-    section.note('activate() can only be timed inside VS Code; the bench reads it from .bench-tmp/activate-ms.json ({ "ms": number }) when the integration tests wrote it, and does not estimate it otherwise.');
-    report.goal('6', 'activate() ≤ 30 ms', undefined, 'no .bench-tmp/activate-ms.json from the integration tests');
+    section.note('activate() can only be timed inside VS Code; it is not estimated.');
+    report.goal('6', 'activate() ≤ 30 ms', undefined, problem ?? 'the activation test wrote no figures');
   }
   section.note('size: src/extension.ts bundled with the options of `node esbuild.js --production` (bundle, minify, no sourcemap, `vscode` external, node18, cjs) into .bench-tmp/extension.js, so the repo\'s dist/ is untouched.');
 }

@@ -61,10 +61,14 @@ function isGone(pid: number, recorded?: ProcessEntry): boolean {
 
 async function waitUntilGone(pids: ReadonlyMap<number, ProcessEntry | undefined>, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
+  // Most processes are gone within a millisecond or two of SIGTERM: look again after 1, 2, 4 … ms (up to
+  // POLL_MS) rather than paying a whole poll interval on every kill.
+  let wait = 1;
   for (;;) {
     if ([...pids].every(([pid, entry]) => isGone(pid, entry))) return;
     if (Date.now() >= deadline) return;
-    await sleep(POLL_MS);
+    await sleep(wait);
+    wait = Math.min(POLL_MS, wait * 2);
   }
 }
 
@@ -141,10 +145,11 @@ function throwCollected(errors: Error[], what: string): void {
   if (errors.length > 1) throw new AggregateError(errors, `${what}: ${errors.map((e) => e.message).join(' ')}`);
 }
 
-async function killTreePosix(pid: number, options: KillOptions): Promise<number[]> {
+/** `snapshot`: a process table the caller took a moment ago (saves a second read of /proc on the port path). */
+async function killTreePosix(pid: number, options: KillOptions, snapshot?: ProcessTable): Promise<number[]> {
   const grace = options.gracePeriodMs ?? 3000;
   const force = options.force ?? false;
-  let table = await snapshotProcessTable();
+  let table = snapshot ?? (await snapshotProcessTable());
   const guard = protectedPids(table, options);
   const reason = guard.get(pid);
   if (reason) throw refuse(pid, reason, table);
@@ -351,7 +356,9 @@ export async function killProcessesOnPort(port: number, options: KillOptions = {
     }
     const roots = [...new Set(holders.map((h) => treeRoot(table, h, guard)))];
     const topRoots = roots.filter((r) => !roots.some((other) => other !== r && descendants(table, other).includes(r)));
-    const results = await Promise.allSettled(topRoots.map((root) => killProcessTree(root, options)));
+    const results = await Promise.allSettled(
+      topRoots.map((root) => (isWindows ? killProcessTree(root, options) : killTreePosix(root, options, table))),
+    );
     for (const result of results) {
       if (result.status === 'fulfilled') result.value.forEach((p) => killed.add(p));
       else if (result.reason instanceof AggregateError) errors.push(...(result.reason.errors as Error[]));

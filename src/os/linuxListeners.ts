@@ -20,21 +20,52 @@ import type { Listener, ProcessInfo } from './types';
 
 const LITTLE_ENDIAN = os.endianness() === 'LE';
 
-function readIfExists(file: string): string {
+const CHUNK = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * The head of /proc/net/tcp{,6} up to the last LISTEN row. The kernel prints the listening hash before the
+ * established one, so every LISTEN (`0A`) row comes first and reading can stop at the first row of another state:
+ * with 10,000 connections on the machine that is one small read instead of decoding a megabyte. Kernels before
+ * 4.4 printed half-open requests (`03`, SYN_RECV) right after their listener, so those do not stop the read.
+ */
+export function readListenHead(file: string): string {
+  let fd: number;
   try {
-    return fs.readFileSync(file, 'utf8');
+    fd = fs.openSync(file, 'r');
   } catch (err) {
     // /proc/net/tcp6 is missing when IPv6 is disabled in the kernel.
     if (errorCode(err) === 'ENOENT') return '';
     throw err;
+  }
+  try {
+    let text = '';
+    let lineStart = 0;
+    let header = true;
+    for (;;) {
+      const n = fs.readSync(fd, CHUNK, 0, CHUNK.length, null);
+      if (n === 0) return text;
+      text += CHUNK.toString('latin1', 0, n);
+      for (let end = text.indexOf('\n', lineStart); end !== -1; end = text.indexOf('\n', lineStart)) {
+        const line = text.slice(lineStart, end);
+        if (header) header = false;
+        else {
+          // `  0: 0100007F:0BB8 00000000:0000 0A ...`: the state is the fourth field.
+          const state = line.trim().split(/\s+/, 4)[3];
+          if (state !== '0A' && state !== '03') return text.slice(0, lineStart);
+        }
+        lineStart = end + 1;
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
 /** LISTEN rows of /proc/net/tcp and /proc/net/tcp6 of this network namespace. */
 export function readListenRows(): ProcNetListenRow[] {
   return [
-    ...parseProcNetTcp(readIfExists('/proc/net/tcp'), LITTLE_ENDIAN),
-    ...parseProcNetTcp(readIfExists('/proc/net/tcp6'), LITTLE_ENDIAN),
+    ...parseProcNetTcp(readListenHead('/proc/net/tcp'), LITTLE_ENDIAN),
+    ...parseProcNetTcp(readListenHead('/proc/net/tcp6'), LITTLE_ENDIAN),
   ];
 }
 

@@ -100,9 +100,12 @@ export async function waitForPortAvailable(port: number, options: WaitOptions = 
   const timeoutMs = options.timeoutMs ?? 5000;
   const intervalMs = options.intervalMs ?? 25;
   const deadline = Date.now() + timeoutMs;
+  // A port usually frees within a few ms of its holder's exit: look again after 1, 2, 4 … ms, up to intervalMs.
+  let wait = Math.min(1, intervalMs);
   for (;;) {
     if (await isPortAvailable(port)) return true;
     if (Date.now() >= deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(intervalMs, Math.max(0, deadline - Date.now()))));
+    await new Promise((resolve) => setTimeout(resolve, Math.min(wait, Math.max(0, deadline - Date.now()))));
+    wait = Math.min(intervalMs, wait * 2);
   }
 }

@@ -9,6 +9,7 @@ import type { PortOs } from '../os/types';
 import type { Config } from './config';
 import type { ConflictMode, Conflicts } from './conflicts';
 import { errorMessage } from './log';
+import type { ServerInfo } from './portsModel';
 import { quoteCommandLine, shellKindOf } from './shellQuote';
 
 export type ServerState = 'starting' | 'running' | 'stopping';
@@ -124,9 +125,19 @@ export class DevServerManager implements vscode.Disposable {
     return [...this.servers.values()];
   }
 
-  /** True while a start of the project is under way (allocation, terminal, command not yet sent). */
-  isStarting(projectId: string): boolean {
-    return this.pendingStarts.has(projectId);
+  /** The servers and the projects being started, as the Ports model (view and status bar) reads them. */
+  modelInput(): { servers: ServerInfo[]; starting: Set<string> } {
+    return {
+      servers: this.list().map((s) => ({
+        projectId: s.project.id,
+        port: s.port,
+        state: s.state,
+        startedAt: s.startedAt,
+        commandLine: s.commandLine,
+        shellPid: s.shellPid,
+      })),
+      starting: new Set(this.pendingStarts.keys()),
+    };
   }
 
   /**

@@ -104,15 +104,7 @@ export class PortsTreeProvider implements vscode.TreeDataProvider<PortsNode>, vs
       return buildPortsModel({
         projects: projects.all(),
         allocations: allocator.getAllocations(),
-        servers: servers.list().map((s) => ({
-          projectId: s.project.id,
-          port: s.port,
-          state: s.state,
-          startedAt: s.startedAt,
-          commandLine: s.commandLine,
-          shellPid: s.shellPid,
-        })),
-        starting: new Set(projects.all().filter((p) => servers.isStarting(p.id)).map((p) => p.id)),
+        ...servers.modelInput(),
         listening: new Set(listeners.map((l) => l.port)),
         listeners,
         ownedPids,

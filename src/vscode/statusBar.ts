@@ -84,15 +84,7 @@ export class StatusBar implements vscode.Disposable {
       const nodes = buildPortsModel({
         projects: projects.all(),
         allocations,
-        servers: servers.list().map((s) => ({
-          projectId: s.project.id,
-          port: s.port,
-          state: s.state,
-          startedAt: s.startedAt,
-          commandLine: s.commandLine,
-          shellPid: s.shellPid,
-        })),
-        starting: new Set(projects.all().filter((p) => servers.isStarting(p.id)).map((p) => p.id)),
+        ...servers.modelInput(),
         listening: await os.listeningPorts(),
         range: settings.portRange,
         now: Date.now(),

@@ -68,6 +68,8 @@ function run() {
   // Reporters print through Base.consoleLog, captured when mocha is first loaded.
   Mocha.reporters.Base.consoleLog = console.log;
   const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 60000 });
+  // DEV_PORTS_TEST_GREP runs only the tests whose title matches (the benchmark runs just the activation test).
+  if (process.env.DEV_PORTS_TEST_GREP) mocha.grep(process.env.DEV_PORTS_TEST_GREP);
   const files = testFiles(__dirname);
   for (const file of files) mocha.addFile(file);
 
