@@ -6,7 +6,7 @@ import { TMP } from '../lib/build.mjs';
 import { killPeers } from '../lib/peers.mjs';
 import { pickPort, pollUntilFree } from '../lib/ports.mjs';
 import { descendantsOf, FIXTURES, isAlive, readStat, waitForLine } from '../lib/procs.mjs';
-import { fmtMs, fmtRatio, nowMs, sleep, summarize } from '../lib/stats.mjs';
+import { fmtMs, fmtRatio, measure, nowMs, sleep, summarize } from '../lib/stats.mjs';
 
 const ITERATIONS = 10;
 const ROW_BUDGET_MS = 110_000;
@@ -156,5 +156,20 @@ export async function runFreePort({ lib, registry, report }) {
   section.note('`detached: true` makes each chain root (sh, npm) a session leader, as a terminal tab\'s job would sit under its shell; ours never climbs into a session leader (it could be the user\'s shell), so it stops the tree below the root and the root exits on its own, which the orphans column checks.');
   section.note('"ours killProcessTree(root)" is given the root PID like tree-kill and the group kill, so it shows the cost of our kill without the port lookup.');
   section.note(`orphans: PIDs of the chain (root and descendants when it was ready) still alive ${ORPHAN_GRACE_MS} ms after the port was free; the bench killed them by PID.`);
+  // Profile of the port path: where ours spends the time a bare group kill does not (it is handed its target).
+  const procNet = await measure(() => lib.listeningPorts(), { maxIterations: 30, budgetMs: 500 });
+  const table = await measure(() => lib.snapshotProcessTable(), { maxIterations: 30, budgetMs: 500 });
+  const freePort = await lib.findAvailablePort(45500, 45999);
+  const bind = freePort === undefined ? undefined : await measure(() => lib.isPortAvailable(freePort), { maxIterations: 30, budgetMs: 500 });
+  section.note(
+    `profile of ours (median ms): one read of /proc/net/tcp{,6} ${fmtMs(procNet.stats.median)} (the kernel walks every bucket of its ` +
+      `connection hash, sized by memory, even with no connection: the floor of any port lookup from /proc), one process-table ` +
+      `snapshot ${fmtMs(table.stats.median)} (taken before the kill and again after it, to catch children forked meanwhile and ` +
+      `orphans re-parented away: what tree-kill and a group kill miss)${bind ? `, a bind check ${fmtMs(bind.stats.median)}` : ''}. ` +
+      'The group kill is handed its target and checks nothing, so within 1.5× of it is out of reach for any lookup by port; ' +
+      'netlink sock_diag with a LISTEN-only filter (what ss asks the kernel for, skipping the connection hash) would cut the ' +
+      'lookup, but needs a native addon. Given the root, as the extension is for the servers it started, ours is the ' +
+      '"killProcessTree(root)" row.',
+  );
   if (truncated) section.note(`stopped before ${ITERATIONS} iterations: the row's ${ROW_BUDGET_MS / 1000} s budget ran out.`);
 }
