@@ -183,7 +183,13 @@ export async function freeCommand(ctx: Context, req: Request<'free'>): Promise<n
   }
   let result;
   try {
-    result = await os.killProcessesOnPort(req.port, req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {});
+    // --timeout bounds the whole stop: SIGKILL comes after half of it (at most the usual 3 s grace), and the rest
+    // is the wait for the port.
+    const options =
+      req.timeoutMs !== undefined
+        ? { gracePeriodMs: Math.min(3000, Math.floor(req.timeoutMs / 2)), timeoutMs: req.timeoutMs - Math.min(3000, Math.floor(req.timeoutMs / 2)) }
+        : {};
+    result = await os.killProcessesOnPort(req.port, options);
   } catch (e) {
     // A protected or another user's process: scripts reading --json still get the shape, runCli prints why.
     if (req.json) io.stdout.write(formatJson(notFreed));

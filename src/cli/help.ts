@@ -36,7 +36,8 @@ period) and waits until the port is free. Without --yes it asks first on a termi
 no terminal to ask on.
 
   -y, --yes         do not ask
-  --timeout <ms>    how long to wait for the port to be free after the kill (default: grace period + 2000)
+  --timeout <ms>    how long the whole stop may take: SIGTERM, SIGKILL after half of it (3000 ms at most),
+                    then the wait until the port is free (default: 3000 ms grace, then up to 5000 ms)
 
 JSON: { port, killedPids, free }
 Exit: 0 free, 1 not freed (or not confirmed).`,

@@ -54,6 +54,7 @@ export {
 export type { Project, ProjectSetting, DiscoverOptions, PackageManager, Framework, DevServerCommand } from './projects';
 
 export { createMemoryStore } from './memoryStore';
+export { createAllocator } from './createAllocator';
 export type { MemoryStore } from './memoryStore';
 
 export { assertValidPort, assertValidRange, assertProjectId, isValidPort } from './validate';

@@ -35,7 +35,11 @@ export interface LedgerOptions {
 }
 
 const FILE_VERSION = 1;
-const LOCK_STALE_MS = 10_000;
+/** Holders keep the lock for well under a millisecond: a lock this old is stuck (its holder hung, or its PID was
+ * reused by another process), and waiting longer would freeze the extension host, whose lock wait is synchronous. */
+const LOCK_STALE_MS = 2_000;
+/** A lock file without a readable holder was left by a crash between its creation and its write. */
+const LOCK_UNREADABLE_STALE_MS = 500;
 /** Nobody holds the lock longer than a few ms; past this a stuck lock is broken even if its holder lives. */
 const LOCK_GIVE_UP_MS = 15_000;
 const ENTRY_NAME = /^(\d{1,5})\.json$/;
@@ -424,7 +428,7 @@ export class Ledger {
 
   /**
    * Runs `fn` under the ledger's short-lived lock: `<home>/ledger.lock`, created with O_EXCL and holding the
-   * holder's pid and time. A lock whose holder is dead, or that is older than 10 s, is broken. `fn` must be
+   * holder's pid and time. A lock whose holder is dead, or that is older than 2 s (0.5 s without a readable holder), is broken. `fn` must be
    * synchronous (the lock is released when it returns). Re-entrant within one process.
    *
    * @example
@@ -473,7 +477,7 @@ export class Ledger {
     }
   }
 
-  /** Breaks the lock when its holder is dead or it is older than 10 s. True when it was broken (or vanished). */
+  /** Breaks the lock when its holder is dead or it is older than 2 s (0.5 s when its holder cannot be read). True when it was broken (or vanished). */
   private breakLockIfStale(): boolean {
     let text: string;
     let mtimeMs: number;
@@ -493,7 +497,7 @@ export class Ledger {
     const pid = typeof holder.pid === 'number' && Number.isInteger(holder.pid) && holder.pid > 0 ? holder.pid : undefined;
     const time = typeof holder.time === 'number' ? holder.time : mtimeMs;
     const dead = pid !== undefined && pid !== process.pid && !this.alive(pid);
-    const old = Date.now() - time > LOCK_STALE_MS;
+    const old = Date.now() - time > (pid === undefined ? LOCK_UNREADABLE_STALE_MS : LOCK_STALE_MS);
     if (!dead && !old) return false;
     // Rename, then verify we took the stale lock we judged and not a fresh one created since our read.
     const taken = `${this.lockFile}.broken-${uniqueSuffix()}`;
@@ -520,7 +524,7 @@ export class Ledger {
     }
     this.unlinkQuietly(taken);
     this.logger.warn(
-      `[ledger] Broke the ledger lock of ${pid !== undefined ? `PID ${pid}` : 'an unknown process'} (${dead ? 'process gone' : 'older than 10 s'}).`,
+      `[ledger] Broke the ledger lock of ${pid !== undefined ? `PID ${pid}` : 'an unknown process'} (${dead ? 'process gone' : `older than ${(pid === undefined ? LOCK_UNREADABLE_STALE_MS : LOCK_STALE_MS) / 1000} s`}).`,
     );
     return true;
   }

@@ -195,6 +195,12 @@ async function killTreePosix(pid: number, options: KillOptions, snapshot?: Proce
     }
     for (const entry of table.values()) {
       if (entry.pgid === undefined || !groups.has(entry.pgid) || notInTree.has(entry.pid) || entry.sid === entry.pid) continue;
+      // Only orphans of the tree (their parent died and they were re-parented out of the group) or children of
+      // what we recorded: a sibling started by the same script (`node a & node b`) shares the group but has a
+      // live parent in it, and is not ours to stop.
+      const parent = entry.ppid !== undefined ? table.get(entry.ppid) : undefined;
+      const orphan = !parent || parent.pid <= 1 || parent.pgid !== entry.pgid;
+      if (!orphan && !recorded.has(parent.pid)) continue;
       consider(entry.pid);
     }
     if (survivors.size === 0) break;
@@ -283,6 +289,12 @@ export async function killProcessTree(pid: number, options: KillOptions = {}): P
   return isWindows ? killTreeWindows(pid, options) : killTreePosix(pid, options);
 }
 
+function childCount(table: ProcessTable, pid: number): number {
+  let n = 0;
+  for (const entry of table.values()) if (entry.ppid === pid && entry.state !== 'Z' && entry.state !== 'X') n++;
+  return n;
+}
+
 function looksLikeShell(entry: ProcessEntry): boolean {
   const first = (entry.command ?? entry.name ?? '').trim().split(/\s+/)[0] ?? '';
   return /^-?(sh|bash|zsh|fish|dash|ksh|tcsh|csh|login)$/.test(path.basename(first));
@@ -291,7 +303,7 @@ function looksLikeShell(entry: ProcessEntry): boolean {
 /**
  * The root of what to stop for a holder: climbs from the holder through ancestors while they are in the holder's
  * process group (a job-control shell gives each job its own group, so `npm run dev` → sh → node climbs to npm),
- * are not the session leader (the terminal's shell), not protected and not PID 1.
+ * are not the session leader (the terminal's shell), have no other child, are not protected and not PID 1.
  */
 export function treeRoot(table: ProcessTable, holder: number, guard: ReadonlySet<number> | ReadonlyMap<number, unknown>): number {
   const holderEntry = table.get(holder);
@@ -303,6 +315,9 @@ export function treeRoot(table: ProcessTable, holder: number, guard: ReadonlySet
     if (!parent || parent.pid <= 1 || seen.has(parent.pid) || guard.has(parent.pid)) break;
     if (parent.pgid !== holderEntry.pgid) break;
     if (parent.sid !== undefined ? parent.sid === parent.pid : parent.pid === parent.pgid && looksLikeShell(parent)) break;
+    // Climb only through a chain (npm → sh → node, nodemon → node): a parent with other children is a launcher
+    // of several things (concurrently, npm-run-all, an editor), and freeing one port must not stop the others.
+    if (childCount(table, parent.pid) > 1) break;
     seen.add(parent.pid);
     root = parent.pid;
   }

@@ -57,7 +57,8 @@ function isNode(arg: unknown): arg is PortsNode {
 
 /** True for arguments only code passes (ids, numbers, option objects): such callers get the rejection too. */
 function isProgrammatic(arg: unknown): boolean {
-  return typeof arg === 'string' || typeof arg === 'number' || (typeof arg === 'object' && arg !== null && !isNode(arg) && !(arg instanceof vscode.Uri));
+  // A Uri counts: Dev Ports contributes no explorer menu, so a Uri only ever comes from code.
+  return typeof arg === 'string' || typeof arg === 'number' || (typeof arg === 'object' && arg !== null && !isNode(arg));
 }
 
 /**
@@ -285,6 +286,13 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     }
 
     const plan = await conflicts.stopPlan(port, listeners);
+    if (!force && isProgrammatic(arg)) {
+      // A caller from code without `force` cannot answer a modal (and must not hang on one): the user gets the
+      // question as a notification whose button frees the port, the caller the unchanged state at once.
+      conflicts.offerStop(port, plan);
+      logger.info(`free :${port}: held by a process Dev Ports did not start and no force given; asked the user, stopped nothing`);
+      return { port, killedPids: [], free: false };
+    }
     if (!force && !(await conflicts.confirmStop(port, plan))) throw new CancelledError();
     logger.info(`free :${port}: stopping ${plan.map((t) => t.pid).join(', ')}${force ? ' (force, not asked)' : ''}`);
     const result = await os.killProcessesOnPort(port, { gracePeriodMs: settings.killGracePeriodMs, protectedPids: [...guard] });

@@ -133,6 +133,21 @@ export class Conflicts {
     return [...targets.values()];
   }
 
+  /**
+   * The same question as {@link confirmStop}, as a notification nobody waits for: its button frees the port
+   * (`devPorts.freePort` with `force`, as the user has now answered).
+   */
+  offerStop(port: number, plan: readonly StopTarget[]): void {
+    const holders = plan.filter((t) => t.holder).map((t) => `PID ${t.pid}: ${short(t.command) || '(command unknown)'}`);
+    const stop = plan.length === 1 ? 'Stop Process' : `Stop ${plan.length} Processes`;
+    const text = `Port ${port} is held by ${holders.join(', ') || 'a process'}, which Dev Ports did not start. Stop ${plan.length === 1 ? 'it' : `it and ${plan.length - 1} related process${plan.length === 2 ? '' : 'es'}`}?`;
+    this.lastMessage = text;
+    void vscode.window.showWarningMessage(text, stop, SHOW_LOG).then((choice) => {
+      if (choice === stop) void vscode.commands.executeCommand('devPorts.freePort', { port, force: true }).then(undefined, () => undefined);
+      if (choice === SHOW_LOG) this.showLog();
+    });
+  }
+
   /** A modal question that says exactly what will be stopped. True when the user agreed. */
   async confirmStop(port: number, plan: readonly StopTarget[]): Promise<boolean> {
     const lines = plan.map((t) => `PID ${t.pid}${t.holder ? ' (listening)' : ''}: ${short(t.command) || '(command unknown)'}`);

@@ -71,6 +71,28 @@ describe('os killer', () => {
       for (const pid of [info.pid, innerSh, child.pid!]) assert.ok(await eventually(() => isGoneOrZombie(pid)), `PID ${pid} still runs`);
     });
 
+    it('stops only the server on the port, not its launcher nor the launcher\'s other server (concurrently)', async () => {
+      const { info } = await spawned.start('bash', ['-c', 'node "$0"; sleep 30', path.join(FIXTURES, 'two-servers.js')], { detached: true });
+      const { pids, ports } = info as unknown as { pids: number[]; ports: number[] };
+      pids.forEach((p) => spawned.track(p));
+      const result = await killProcessesOnPort(ports[0], { gracePeriodMs: 2000 });
+      assert.deepEqual(result, { port: ports[0], killedPids: [pids[0]], free: true });
+      assert.ok(isProcessAlive(info.pid) && !isGoneOrZombie(info.pid), 'the launcher must survive');
+      assert.equal(await isPortAvailable(ports[1]), false, 'the other server must keep its port');
+    });
+
+    it('leaves alone a sibling server of the same process group whose parent is alive', async () => {
+      // Both servers share the group of the script's bash; the second pass over that group (which catches orphans
+      // of the tree) must not take a sibling whose parent is alive and not part of the tree.
+      const { info } = await spawned.start('bash', ['-c', 'node "$0" & wait; sleep 30', path.join(FIXTURES, 'two-servers.js')], { detached: true });
+      const { pids, ports } = info as unknown as { pids: number[]; ports: number[] };
+      pids.forEach((p) => spawned.track(p));
+      const result = await killProcessesOnPort(ports[0], { gracePeriodMs: 2000 });
+      assert.deepEqual(result.killedPids, [pids[0]]);
+      assert.equal(await isPortAvailable(ports[1]), false, 'the sibling must keep its port');
+      assert.ok(!isGoneOrZombie(pids[1]));
+    });
+
     it('SIGKILLs a server that ignores SIGTERM once the grace period is over', async () => {
       const { port, pid } = await spawned.listener('127.0.0.1', 0, ['ignore-term']);
       const result = await killProcessesOnPort(port, { gracePeriodMs: 300 });

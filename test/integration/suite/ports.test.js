@@ -30,6 +30,15 @@ describe('ports: free, sweep, reconcile, view and status bar', function () {
     assert.equal(await h.core.isPortAvailable(port), true);
   });
 
+  it('stops nothing and asks the user when code frees a foreign process\'s port without force', async () => {
+    const port = await h.freeTestPort();
+    const foreign = await h.spawnForeignServer(port);
+    const result = await h.run('devPorts.freePort', port);
+    assert.deepEqual(result, { port, killedPids: [], free: false });
+    assert.equal(h.alive(foreign), true, 'nothing may be stopped without an answer');
+    assert.match(api._test.lastConflictMessage(), new RegExp(`Port ${port} is held by PID ${foreign}: `));
+  });
+
   it('answers free without stopping anything when nothing listens', async () => {
     const port = await h.freeTestPort();
     const result = await h.run('devPorts.freePort', port);

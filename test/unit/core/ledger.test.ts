@@ -198,10 +198,18 @@ describe('Ledger', () => {
       assert.strictEqual(fs.existsSync(lockFile()), false);
     });
 
-    it('breaks a lock older than 10 s even when its holder lives', () => {
-      fs.writeFileSync(lockFile(), JSON.stringify({ pid: process.ppid, time: Date.now() - 11_000 }));
+    it('breaks a lock older than 2 s even when its holder lives', () => {
+      fs.writeFileSync(lockFile(), JSON.stringify({ pid: process.ppid, time: Date.now() - 2_500 }));
       assert.strictEqual(ledger.withLock(() => 'ran'), 'ran');
-      assert.ok(logger.warnings().some((w) => w.includes('older than 10 s')));
+      assert.ok(logger.warnings().some((w) => w.includes('older than 2 s')));
+    });
+
+    it('breaks an empty lock file left by a crash once it is half a second old', () => {
+      fs.writeFileSync(lockFile(), '');
+      const past = new Date(Date.now() - 1_000);
+      fs.utimesSync(lockFile(), past, past);
+      assert.strictEqual(ledger.withLock(() => 'ran'), 'ran');
+      assert.ok(logger.warnings().some((w) => w.includes('older than 0.5 s')));
     });
 
     it('waits for a live holder instead of breaking its lock', async () => {
