@@ -3,6 +3,7 @@
  * everything in `context.subscriptions`, and returns the extension API of CONTRACT.md. Activation does no OS
  * scan and spawns nothing: the startup reconcile and project discovery run right after it.
  */
+import * as path from 'path';
 import * as vscode from 'vscode';
 import { PortAllocator } from './core/allocator';
 import { Ledger } from './core/ledger';
@@ -52,6 +53,15 @@ export interface DevPortsApi {
 }
 
 let protectedCache: number[] | undefined;
+
+/**
+ * The API's project ids: an absolute path is normalised (so `/a/web/` and `/a/web` are one project, as for the
+ * commands and the CLI); any other id is kept exactly as given, so a caller always finds its allocation under the
+ * id it used.
+ */
+function apiProjectId(projectId: string): string {
+  return typeof projectId === 'string' && path.isAbsolute(projectId) ? normalizeProjectId(projectId) : projectId;
+}
 
 /** The editor's own processes: this extension host, its parent and every ancestor. Never signalled. */
 async function editorPids(): Promise<number[]> {
@@ -134,8 +144,8 @@ export function activate(context: vscode.ExtensionContext): DevPortsApi {
   return {
     onDidChangeAllocations: allocationsChanged.event,
     getAllocations: () => allocator.getAllocations(),
-    allocate: (projectId, options) => allocator.allocate(normalizeProjectId(projectId), options ?? {}),
-    releasePortForProject: (projectId) => allocator.releasePortForProject(normalizeProjectId(projectId)),
+    allocate: (projectId, options) => allocator.allocate(apiProjectId(projectId), options ?? {}),
+    releasePortForProject: (projectId) => allocator.releasePortForProject(apiProjectId(projectId)),
     cleanupStalePortAllocations: (options) =>
       allocator.cleanupStalePortAllocations({ olderThanMs: options?.olderThanMs ?? config.get().staleAfterMinutes * 60_000 }),
     releaseAllPortAllocations: () => allocator.releaseAllPortAllocations(),

@@ -161,7 +161,11 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     } else if (isProjectArg(arg)) id = arg.projectId;
     else if (isNode(arg) && arg.kind === 'project') id = arg.projectId;
     if (id === undefined) throw new InvalidInputError('Expected a project id (its folder path), a Uri or a project of the Ports view.');
-    const normalized = normalizeProjectId(id);
+    // A relative id names a folder of a workspace folder (as the keys of devPorts.projects do).
+    const candidates = path.isAbsolute(id)
+      ? [id]
+      : (vscode.workspace.workspaceFolders ?? []).map((f) => path.join(f.uri.fsPath, id));
+    const normalized = normalizeProjectId(candidates.find((c) => projects.get(normalizeProjectId(c))) ?? candidates[0] ?? id);
     let project = projects.get(normalized);
     if (!project) {
       // A package.json written a moment ago is seen by the watcher only after its debounce.
@@ -348,7 +352,8 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     }),
     register('devPorts.stopDevServer', async (arg: unknown) => {
       const project = await resolveProject(arg, 'Stop which dev server?', (p) => !!servers.get(p.id) || !!allocator.getAllocation(p.id));
-      return servers.stop(project);
+      const { projectId, port, released } = await servers.stop(project);
+      return { projectId, port, released };
     }),
     register('devPorts.restartDevServer', async (arg: unknown) => {
       const project = await resolveProject(arg, 'Restart which dev server?');

@@ -27,6 +27,15 @@ describe('dev servers in terminals', function () {
     assert.equal(vscode.window.terminals.filter((t) => t.name === result.terminalName).length, 1);
   });
 
+  it('takes a Uri of the project folder, and an id relative to the workspace folder, for the same project', async () => {
+    const started = await h.run('devPorts.startDevServer', vscode.Uri.file(h.projectId('api')));
+    assert.equal(started.projectId, h.projectId('api'));
+    await h.waitFor(() => h.listening(started.port), 'api listening');
+    const stopped = await h.run('devPorts.stopDevServer', 'apps/api');
+    assert.deepEqual(stopped, { projectId: h.projectId('api'), port: started.port, released: true });
+    assert.equal(await h.core.isPortAvailable(started.port), true);
+  });
+
   it('frees the port on stop and gives the project the same port on the next start', async () => {
     const first = await h.run('devPorts.startDevServer', h.projectId('web'));
     await h.waitFor(() => h.listening(first.port), 'web listening');
