@@ -183,6 +183,13 @@ export function parseArgs(input: readonly string[]): ParsedArgs {
     if (name.startsWith('--') && COMMON_FLAGS[name.slice(2)] === 'boolean' && !arg.includes('=')) continue;
     throw new UsageError(`Unknown flag ${name} (${helpHint(undefined)}).`);
   }
+  // `dev-ports help [command]`, as git and npm have it.
+  if (commandWord === 'help') {
+    const rest = input.slice(commandIndex + 1).filter((a) => a !== '--');
+    if (rest.length > 1) throw new UsageError(`help takes at most one command, got ${rest.length} (${helpHint(undefined)}).`);
+    if (rest[0] !== undefined && !isCommandName(rest[0])) throw unknownCommand(rest[0]);
+    return { kind: 'help', command: rest[0] as CommandName | undefined };
+  }
   if (commandWord === undefined) {
     if (input.length === 0) return { kind: 'help' };
     throw new UsageError(`A command is missing: use one of ${COMMAND_NAMES.join(', ')} (${helpHint(undefined)}).`);
@@ -198,7 +205,8 @@ export function parseArgs(input: readonly string[]): ParsedArgs {
   let flagsEnded = false;
   for (let i = 1; i < argv.length; i++) {
     const arg = argv[i];
-    if (flagsEnded || arg === '-' || !arg.startsWith('-')) {
+    // A negative number (`check -1`) is a bad port, not a flag: let the port check name it.
+    if (flagsEnded || arg === '-' || !arg.startsWith('-') || /^-\d/.test(arg)) {
       positionals.push(arg);
       continue;
     }

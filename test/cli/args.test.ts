@@ -52,6 +52,16 @@ describe('cli args: commands', () => {
     assert.deepStrictEqual(parseArgs([]), { kind: 'help' });
   });
 
+  it('calls a negative port a bad port, not an unknown flag', () => {
+    assert.throws(() => parseArgs(['check', '-1']), /Port must be an integer from 1 to 65535, got "-1"/);
+  });
+
+  it('reads `help` and `help <command>` as --help', () => {
+    assert.deepStrictEqual(parseArgs(['help']), { kind: 'help', command: undefined });
+    assert.deepStrictEqual(parseArgs(['help', 'free']), { kind: 'help', command: 'free' });
+    assert.throws(() => parseArgs(['help', 'launch']), /Unknown command "launch"/);
+  });
+
   it('parses check with --json', () => {
     assert.deepStrictEqual(parseArgs(['check', '3000', '--json']), {
       kind: 'run',
