@@ -34,6 +34,10 @@ if [ "${DEV_PORTS_SKIP_INTEGRATION:-}" != "1" ]; then
   # The README's "try it" command, checked headless: the extension loads in VS Code on the sample monorepo.
   step "try it (npm run try -- --check)"
   if bash scripts/try.sh --check --web; then echo "  1 passing (try it)" >> "$logdir/try.log"; else echo "  1 failing (try it)" >> "$logdir/try.log"; status=1; fi
+
+  step "package (npm run package, then code --install-extension)"
+  bash scripts/check-package.sh 2>&1 | tee "$logdir/package.log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 fi
 
 # One closing line for all suites, in the plain 'N passed, N failed' form.
