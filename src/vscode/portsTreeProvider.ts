@@ -29,6 +29,16 @@ const STATE_ICON: Record<ProjectNode['state'], vscode.ThemeIcon> = {
  * const view = vscode.window.createTreeView('devPorts.ports', { treeDataProvider: tree });
  * tree.attach(view);
  */
+/** What the Ports view and the status bar read their model from. */
+export interface PortsViewDeps {
+  allocator: PortAllocator;
+  os: PortOs;
+  config: Config;
+  projects: ProjectsService;
+  servers: DevServerManager;
+  logger: Logger;
+}
+
 export class PortsTreeProvider implements vscode.TreeDataProvider<PortsNode>, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<PortsNode | undefined | void>();
   private readonly disposables: vscode.Disposable[] = [this.emitter];
@@ -36,16 +46,7 @@ export class PortsTreeProvider implements vscode.TreeDataProvider<PortsNode>, vs
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   readonly onDidChangeTreeData = this.emitter.event;
 
-  constructor(
-    private readonly deps: {
-      allocator: PortAllocator;
-      os: PortOs;
-      config: Config;
-      projects: ProjectsService;
-      servers: DevServerManager;
-      logger: Logger;
-    },
-  ) {
+  constructor(private readonly deps: PortsViewDeps) {
     const later = () => this.refresh();
     const sub = deps.allocator.onDidChange(later);
     this.disposables.push(

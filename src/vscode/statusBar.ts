@@ -1,12 +1,7 @@
 import * as vscode from 'vscode';
-import type { PortAllocator } from '../core/allocator';
-import type { Logger } from '../core/types';
-import type { PortOs } from '../os/types';
-import type { Config } from './config';
-import type { DevServerManager } from './devServerManager';
 import { errorMessage } from './log';
 import { buildPortsModel, type ProjectNode } from './portsModel';
-import type { ProjectsService } from './projectsService';
+import type { PortsViewDeps } from './portsTreeProvider';
 
 /** A stale port shows up here without any event (a server killed from outside): look again now and then. */
 const RECHECK_MS = 15_000;
@@ -36,16 +31,7 @@ export class StatusBar implements vscode.Disposable {
   /** Last state shown. */
   state: StatusBarState = { visible: false, text: '', tooltip: '', warning: false };
 
-  constructor(
-    private readonly deps: {
-      allocator: PortAllocator;
-      os: PortOs;
-      config: Config;
-      projects: ProjectsService;
-      servers: DevServerManager;
-      logger: Logger;
-    },
-  ) {
+  constructor(private readonly deps: PortsViewDeps) {
     this.item = vscode.window.createStatusBarItem('devPorts.status', vscode.StatusBarAlignment.Left, 50);
     this.item.name = 'Dev Ports';
     this.item.command = 'devPorts.ports.focus';
