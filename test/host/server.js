@@ -508,6 +508,20 @@ process.on('exit', () => {
   for (const pid of browsers) killTreeNow(pid);
 });
 
+/**
+ * Stops what one run started: the browser, then the server (its process group and everything under it), then any
+ * process whose command line names the run's temporary folder (Chromium's crash handlers), then that folder.
+ * @param {{ browser?: { stop(): Promise<void> }, server?: { stop(): Promise<void> }, tmp?: string }} run
+ */
+async function stopRun(run) {
+  if (run.browser) await run.browser.stop();
+  if (run.server) await run.server.stop();
+  if (run.tmp) {
+    killProcessesNaming(run.tmp);
+    fs.rmSync(run.tmp, { recursive: true, force: true, maxRetries: 3 });
+  }
+}
+
 module.exports = {
   CHROMIUM,
   QUIET_SETTINGS,
@@ -525,6 +539,7 @@ module.exports = {
   signal,
   sleep,
   startServer,
+  stopRun,
   stopTree,
   whoListens,
   workbenchUrl,

@@ -296,12 +296,7 @@ const state = {};
 function cleanup() {
   if (!state.stopping) {
     state.stopping = (async () => {
-      if (state.browser) await state.browser.stop();
-      if (state.server) await state.server.stop();
-      if (state.tmp) {
-        host.killProcessesNaming(state.tmp);
-        fs.rmSync(state.tmp, { recursive: true, force: true, maxRetries: 3 });
-      }
+      await host.stopRun(state);
       if (state.runtime) removeDeadSockets(state.runtime.dir, state.runtime.before);
     })();
   }
