@@ -2,6 +2,7 @@
 'use strict';
 
 const assert = require('node:assert/strict');
+const vscode = require('vscode');
 const h = require('./helpers');
 
 describe('ports: free, sweep, reconcile, view and status bar', function () {
@@ -72,6 +73,20 @@ describe('ports: free, sweep, reconcile, view and status bar', function () {
     const after = await h.projectNode(api, 'api');
     assert.equal(after.state, 'stopped');
     assert.equal(after.port, undefined);
+  });
+
+  it('releases a stale allocation on its own, by the interval timer, once the settings ask for a sweep', async () => {
+    // User settings (the host's temporary profile), so the fixture's files stay untouched.
+    const config = vscode.workspace.getConfiguration('devPorts');
+    const allocation = await api.allocate(h.projectId('api'));
+    try {
+      await config.update('staleAfterMinutes', 0, vscode.ConfigurationTarget.Global);
+      await config.update('sweepIntervalMinutes', 0.005, vscode.ConfigurationTarget.Global); // every 0.3 s
+      await h.waitFor(() => api.getAllocations().length === 0, `the sweep timer releasing :${allocation.port}`);
+    } finally {
+      await config.update('sweepIntervalMinutes', undefined, vscode.ConfigurationTarget.Global);
+      await config.update('staleAfterMinutes', undefined, vscode.ConfigurationTarget.Global);
+    }
   });
 
   it('keeps an allocation whose port is in use in the stale sweep', async () => {
