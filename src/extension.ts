@@ -42,6 +42,8 @@ export interface DevPortsApi {
     statusBar(): Promise<StatusBarState>;
     lastConflictMessage(): string | undefined;
     servers(): { projectId: string; port: number; state: string; shellPid?: number; terminalName: string }[];
+    /** Resolves once no start, stop or terminal clean-up is under way. */
+    idle(): Promise<void>;
     /** Resolves when the first project discovery has finished. */
     projectsReady(): Promise<void>;
     /** The startup reconcile (what activation runs), run again now. */
@@ -158,6 +160,7 @@ export function activate(context: vscode.ExtensionContext): DevPortsApi {
       lastConflictMessage: () => conflicts.lastMessage,
       servers: () =>
         servers.list().map((s) => ({ projectId: s.project.id, port: s.port, state: s.state, shellPid: s.shellPid, terminalName: s.terminalName })),
+      idle: () => servers.idle(),
       projectsReady: () => projects.ready,
       reconcile: () => allocator.reconcile(),
       startup,

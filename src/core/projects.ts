@@ -12,7 +12,7 @@ import { assertValidPort, isValidPort } from './validate';
 export type PackageManager = 'npm' | 'pnpm' | 'yarn' | 'bun';
 
 /** Frameworks whose port handling Dev Ports knows (see FIELD-NOTES: which ones read PORT, which need --port). */
-export type Framework = 'vite' | 'astro' | 'angular' | 'webpack' | 'next' | 'nuxt' | 'remix' | 'cra';
+export type Framework = 'vite' | 'astro' | 'angular' | 'webpack' | 'next' | 'nuxt' | 'remix' | 'react-router' | 'cra';
 
 /** One entry of the `devPorts.projects` setting (key: folder path relative to its workspace folder). */
 export interface ProjectSetting {
@@ -269,6 +269,8 @@ function frameworkFromScript(script: string): Framework | undefined {
   if ((name === 'webpack' || name === 'webpack-cli') && sub === 'serve') return 'webpack';
   if (name === 'webpack-dev-server') return 'webpack';
   if (name === 'remix' && sub === 'vite:dev') return 'remix';
+  // React Router 7 (Remix's successor) runs Vite itself: it ignores PORT and takes Vite's --port/--strictPort.
+  if (name === 'react-router' && sub === 'dev') return 'react-router';
   if (name === 'next' && (sub === 'dev' || sub === 'start')) return 'next';
   if ((name === 'nuxt' || name === 'nuxi') && sub === 'dev') return 'nuxt';
   if (name === 'react-scripts' && sub === 'start') return 'cra';
@@ -285,6 +287,7 @@ function frameworkFromDependencies(pkg: PackageJson | undefined): Framework | un
     ['nuxt', 'nuxt'],
     ['astro', 'astro'],
     ['@remix-run/dev', 'remix'],
+    ['@react-router/dev', 'react-router'],
     ['@angular/cli', 'angular'],
     ['react-scripts', 'cra'],
     ['webpack-dev-server', 'webpack'],
@@ -308,7 +311,11 @@ export function portFlagsFor(scriptCommand: string | undefined, port: number): s
   switch (frameworkFromScript(scriptCommand)) {
     case 'vite':
     case 'remix':
+    case 'react-router':
       return ['--port', String(port), '--strictPort'];
+    // Astro's CLI has no --strictPort (only vite.server.strictPort in its config), so on a taken port it moves on
+    // like Vite ("Port 4321 is in use, trying another one...") and the caller follows it from the output.
+    // ng serve and webpack-dev-server fail on an explicit port that is taken.
     case 'astro':
     case 'angular':
     case 'webpack':

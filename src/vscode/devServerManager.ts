@@ -1,3 +1,4 @@
+import * as path from 'path';
 import * as vscode from 'vscode';
 import type { PortAllocator } from '../core/allocator';
 import { PortInUseError, PortReservedError } from '../core/errors';
@@ -29,6 +30,8 @@ export interface DevServer {
   execution?: vscode.TerminalShellExecution;
   /** The port was seen listening at least once. */
   seenListening: boolean;
+  /** The shell was seen running a job (the command) at least once. */
+  sawJob?: boolean;
 }
 
 export interface StartOptions {
@@ -70,6 +73,10 @@ export class UntrustedWorkspaceError extends Error {
   }
 }
 
+/** How long a dev script that exited 0 before its port was seen may take to show a daemonised server listening. */
+const DAEMON_SETTLE_MS = 1500;
+/** A shell that never showed a job this long after the start is taken as done (its command ended at once). */
+const NO_JOB_EXIT_MS = 30_000;
 const SHELL_INTEGRATION_TIMEOUT_MS = 3000;
 const POLL_STARTING_MS = 500;
 const POLL_RUNNING_MS = 2000;
@@ -114,6 +121,10 @@ export class DevServerManager implements vscode.Disposable {
     this.disposables.push(
       vscode.window.onDidCloseTerminal((t) => void this.onTerminalClosed(t)),
       vscode.window.onDidEndTerminalShellExecution((e) => this.onExecutionEnded(e)),
+      vscode.window.onDidStartTerminalShellExecution((e) => {
+        // The command runs: from now on a shell without a job means it ended (see poll()).
+        for (const server of this.servers.values()) if (server.terminal === e.terminal) server.sawJob = true;
+      }),
     );
   }
 
@@ -147,8 +158,14 @@ export class DevServerManager implements vscode.Disposable {
   start(project: Project, options: StartOptions = {}): Promise<StartResult> {
     const running = this.servers.get(project.id);
     if (running && running.state !== 'stopping') {
-      running.terminal.show(true);
-      return Promise.resolve({ projectId: project.id, port: running.port, terminalName: running.terminalName });
+      try {
+        running.terminal.show(true);
+        return Promise.resolve({ projectId: project.id, port: running.port, terminalName: running.terminalName });
+      } catch {
+        // Disposed a moment ago, its close event still on the way: clean up now (as a pending stop the start
+        // below waits for), then start afresh.
+        void this.onTerminalClosed(running.terminal);
+      }
     }
     const pending = this.pendingStarts.get(project.id);
     if (pending) return pending;
@@ -173,6 +190,69 @@ export class DevServerManager implements vscode.Disposable {
     })().finally(() => this.pendingStops.delete(project.id));
     this.pendingStops.set(project.id, stop);
     return stop;
+  }
+
+  /**
+   * Runs a clean-up (terminal closed by hand, server exited) as the project's pending stop, so a start that comes
+   * meanwhile waits for it instead of racing it for the same project and port.
+   */
+  private trackStop(projectId: string, cleanup: () => Promise<StopResult>): Promise<StopResult> {
+    const previous = this.pendingStops.get(projectId);
+    const run = (previous ? previous.catch(() => undefined) : Promise.resolve()).then(cleanup);
+    const tracked = run.finally(() => {
+      if (this.pendingStops.get(projectId) === tracked) this.pendingStops.delete(projectId);
+    });
+    this.pendingStops.set(projectId, tracked);
+    return tracked;
+  }
+
+  /** Resolves once no start, stop or clean-up is under way (for tests, and for an orderly shutdown). */
+  async idle(): Promise<void> {
+    while (this.pendingStarts.size || this.pendingStops.size) {
+      await Promise.allSettled([...this.pendingStarts.values(), ...this.pendingStops.values()]);
+    }
+  }
+
+  /** Releases the server's allocation unless a newer start of the project owns it now. */
+  private async releaseFor(server: DevServer): Promise<boolean> {
+    const current = this.servers.get(server.project.id);
+    if (current && current !== server) return false;
+    return this.deps.allocator.releasePortForProject(server.project.id);
+  }
+
+  /**
+   * Listeners on `port` that this project started but that left its terminal's process tree (a script that
+   * daemonises, `setsid`, `nohup … &`): their working directory is inside the project folder. Foreign holders
+   * are never in this list.
+   */
+  private async projectHolders(project: Project, port: number): Promise<number[]> {
+    const listeners = await this.deps.os.listListeners(port);
+    const folder = project.folder.endsWith(path.sep) ? project.folder : project.folder + path.sep;
+    const processes = listeners.flatMap((l) => l.processes);
+    const tied = processes.filter((p) => p.cwd !== undefined && (p.cwd === project.folder || p.cwd.startsWith(folder)));
+    // All or nothing: a port shared with a process from elsewhere is not ours to free.
+    return tied.length > 0 && tied.length === processes.length ? tied.map((p) => p.pid) : [];
+  }
+
+  /** Polls for up to `ms` until a process the project started listens on the server's port; its PIDs, or []. */
+  private async awaitProjectHolder(server: DevServer, ms: number): Promise<number[]> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      if ((await this.deps.os.listeningPorts()).has(server.port)) return this.projectHolders(server.project, server.port);
+    }
+    return [];
+  }
+
+  /** After the terminal's jobs were stopped: stops what the project started that still holds its port. */
+  private async stopLeftovers(project: Project, port: number, gracePeriodMs: number): Promise<number[]> {
+    const { os, logger } = this.deps;
+    if (await os.isPortAvailable(port)) return [];
+    const holders = await this.projectHolders(project, port);
+    if (holders.length === 0) return [];
+    logger.info(`${project.name}: :${port} is still held by PID ${holders.join(', ')}, started from its folder outside the terminal; stopping it`);
+    const result = await os.killProcessesOnPort(port, { gracePeriodMs, protectedPids: await this.deps.protectedPids() });
+    return result.killedPids;
   }
 
   /** Stop, then start on the same port. */
@@ -336,21 +416,26 @@ export class DevServerManager implements vscode.Disposable {
       this.exitedTerminals.delete(project.id);
       exited.dispose();
     }
+    const grace = config.get().killGracePeriodMs;
     if (!server) {
+      // No terminal of ours (it exited, or this window started after it): what the project started from its
+      // folder and still holds the port is stopped too, then the allocation is released.
       const allocation = allocator.getAllocation(project.id);
+      const killedPids = allocation ? await this.stopLeftovers(project, allocation.port, grace) : [];
       const released = await allocator.releasePortForProject(project.id);
-      return { projectId: project.id, port: allocation?.port, released };
+      this.fire();
+      return { projectId: project.id, port: allocation?.port, released, killedPids };
     }
     server.state = 'stopping';
     this.fire();
     const started = Date.now();
-    const grace = config.get().killGracePeriodMs;
     const killed = await this.killJobs(server, grace);
     server.terminal.dispose();
+    killed.push(...(await this.stopLeftovers(project, server.port, grace)));
     const free = await os.waitForPortAvailable(server.port, { timeoutMs: grace + 2000 });
-    if (!free) logger.warn(`${project.name}: port ${server.port} is still in use after stopping its dev server; releasing the allocation anyway`);
-    this.servers.delete(project.id);
-    const released = await allocator.releasePortForProject(project.id);
+    if (!free) logger.warn(`${project.name}: port ${server.port} is still in use after stopping its dev server (by a process that did not start from it); releasing the allocation`);
+    if (this.servers.get(project.id) === server) this.servers.delete(project.id);
+    const released = await this.releaseFor(server);
     logger.info(
       `stopped ${project.name} (:${server.port}) in ${Date.now() - started} ms; stopped PID(s) ${killed.join(', ') || 'none'}; port ${free ? 'free' : 'still in use'}`,
     );
@@ -383,27 +468,33 @@ export class DevServerManager implements vscode.Disposable {
     for (const [id, t] of this.exitedTerminals) if (t === terminal) this.exitedTerminals.delete(id);
     const server = [...this.servers.values()].find((s) => s.terminal === terminal);
     if (!server || server.state === 'stopping') return;
-    const { allocator, os, logger, config } = this.deps;
+    const { os, logger, config } = this.deps;
     const started = Date.now();
     server.state = 'stopping';
     this.fire();
     logger.info(`terminal of ${server.project.name} was closed; stopping its dev server (:${server.port})`);
-    try {
-      const grace = config.get().killGracePeriodMs;
-      // The shell is SIGHUPed ~260 ms after the close and its jobs then leave its tree: walk it now.
-      const killed = await this.killJobs(server, grace);
-      const free = await os.waitForPortAvailable(server.port, { timeoutMs: grace + 2000 });
-      if (!free) logger.warn(`${server.project.name}: port ${server.port} is still in use after its terminal was closed`);
-      this.servers.delete(server.project.id);
-      await allocator.releasePortForProject(server.project.id);
-      logger.info(
-        `released :${server.port} of ${server.project.name} ${Date.now() - started} ms after its terminal closed; stopped PID(s) ${killed.join(', ') || 'none'}`,
-      );
-    } catch (error) {
-      logger.error(`${server.project.name}: cleaning up after its terminal closed failed: ${errorMessage(error)}`);
-      this.servers.delete(server.project.id);
-    }
-    this.fire();
+    await this.trackStop(server.project.id, async () => {
+      let released = false;
+      let killed: number[] = [];
+      try {
+        const grace = config.get().killGracePeriodMs;
+        // The shell is SIGHUPed ~260 ms after the close and its jobs then leave its tree: walk it now.
+        killed = await this.killJobs(server, grace);
+        killed.push(...(await this.stopLeftovers(server.project, server.port, grace)));
+        const free = await os.waitForPortAvailable(server.port, { timeoutMs: grace + 2000 });
+        if (!free) logger.warn(`${server.project.name}: port ${server.port} is still in use after its terminal was closed`);
+        if (this.servers.get(server.project.id) === server) this.servers.delete(server.project.id);
+        released = await this.releaseFor(server);
+        logger.info(
+          `released :${server.port} of ${server.project.name} ${Date.now() - started} ms after its terminal closed; stopped PID(s) ${killed.join(', ') || 'none'}`,
+        );
+      } catch (error) {
+        logger.error(`${server.project.name}: cleaning up after its terminal closed failed: ${errorMessage(error)}`);
+        if (this.servers.get(server.project.id) === server) this.servers.delete(server.project.id);
+      }
+      this.fire();
+      return { projectId: server.project.id, port: server.port, released, killedPids: killed };
+    });
   }
 
   private onExecutionEnded(e: vscode.TerminalShellExecutionEndEvent): void {
@@ -413,22 +504,42 @@ export class DevServerManager implements vscode.Disposable {
     void this.handleExit(server, e.exitCode);
   }
 
-  /** The server ended by itself (crash, Ctrl+C, port clash): release its port, keep the terminal for its output. */
+  /**
+   * The server's command ended (crash, Ctrl+C, port clash): release its port, keep the terminal for its output.
+   * When a process the project started still serves the port (the script daemonised it and returned), the port
+   * stays allocated: Stop, or the stale sweep once it is gone, frees it.
+   */
   private async handleExit(server: DevServer, exitCode: number | undefined): Promise<void> {
     if (this.servers.get(server.project.id) !== server || server.state === 'stopping') return;
-    const { allocator, os, logger } = this.deps;
+    const { os, logger } = this.deps;
     this.servers.delete(server.project.id);
     this.exitedTerminals.set(server.project.id, server.terminal);
     const code = exitCode === undefined ? '' : ` with code ${exitCode}`;
-    logger.info(`${server.project.name} exited${code}; releasing :${server.port}`);
-    try {
-      const free = await os.waitForPortAvailable(server.port, { timeoutMs: 2000 });
-      if (!free) logger.warn(`${server.project.name}: port ${server.port} is still in use after its dev server exited`);
-      await allocator.releasePortForProject(server.project.id);
-    } catch (error) {
-      logger.error(`${server.project.name}: releasing :${server.port} failed: ${errorMessage(error)}`);
-    }
-    this.fire();
+    let kept = false;
+    await this.trackStop(server.project.id, async () => {
+      let released = false;
+      try {
+        const free = await os.waitForPortAvailable(server.port, { timeoutMs: 2000 });
+        let holders = free ? [] : await this.projectHolders(server.project, server.port);
+        // A script that daemonises its server exits 0 before that server has bound: give it a moment to show up.
+        if (free && (exitCode === 0 || exitCode === undefined) && !server.seenListening) holders = await this.awaitProjectHolder(server, DAEMON_SETTLE_MS);
+        if (holders.length > 0) {
+          kept = true;
+          logger.info(
+            `${server.project.name}: its command ended${code}, but PID ${holders.join(', ')} (started from its folder) still serves :${server.port}; keeping the port`,
+          );
+        } else {
+          if (!free) logger.warn(`${server.project.name}: port ${server.port} is still in use after its dev server exited, by a process from elsewhere`);
+          logger.info(`${server.project.name} exited${code}; releasing :${server.port}`);
+          released = await this.releaseFor(server);
+        }
+      } catch (error) {
+        logger.error(`${server.project.name}: releasing :${server.port} failed: ${errorMessage(error)}`);
+      }
+      this.fire();
+      return { projectId: server.project.id, port: server.port, released };
+    });
+    if (kept) return;
     // 130/143: Ctrl+C or a TERM from outside, which someone meant.
     if (exitCode !== undefined && exitCode !== 0 && exitCode !== 130 && exitCode !== 143) {
       void vscode.window
@@ -494,6 +605,10 @@ export class DevServerManager implements vscode.Disposable {
       const listening = await os.listeningPorts();
       if (listening.has(server.port)) return;
       if (!listening.has(port)) continue;
+      // Only a port this server's own processes hold: a URL in the output may name a proxy target or another app.
+      const holders = await os.findProcessesOnPort(port);
+      const table = await snapshotProcessTable();
+      if (!holders.some((pid) => this.ownerOf(pid, table) === server)) return;
       const previous = server.port;
       // Set before the await: a stop that starts meanwhile must wait for the port the server really holds.
       server.port = port;
@@ -535,11 +650,17 @@ export class DevServerManager implements vscode.Disposable {
           changed = true;
           this.deps.logger.info(`${server.project.name} is listening on :${server.port} (${Date.now() - server.startedAt} ms after start)`);
         }
-        if (!server.execution && server.shellPid !== undefined && (server.seenListening ? !up : true)) {
+        // On Windows a process-table snapshot is a PowerShell query (hundreds of ms): only when it is the only sign.
+        if (server.shellPid !== undefined && (!server.execution || process.platform !== 'win32')) {
           table ??= await snapshotProcessTable();
-          const jobs = [...table.values()].filter((e) => e.ppid === server.shellPid);
-          // Without shell integration the only sign of an exit is a shell with no job left.
-          if (jobs.length === 0 && (server.seenListening || Date.now() - server.startedAt > 5000)) void this.handleExit(server, undefined);
+          const jobs = [...table.values()].filter((e) => e.ppid === server.shellPid && e.state !== 'Z');
+          if (jobs.length > 0) server.sawJob = true;
+          // A shell with no job left means the command ended. Without shell integration it is the only sign; with
+          // it, the end event does not always come (seen for a script that daemonises its server and returns).
+          // A shell whose start-up files are slow has not run the command yet: wait for a job first.
+          if (jobs.length === 0 && (server.sawJob || Date.now() - server.startedAt > NO_JOB_EXIT_MS)) {
+            void this.handleExit(server, undefined);
+          }
         }
       }
     } catch (error) {

@@ -150,6 +150,9 @@ async function cleanUp(api) {
   }
   killSpawned();
   for (const t of vscode.window.terminals) t.dispose();
+  // Closing a terminal starts a clean-up (kill, wait for the port, release): let it finish before the next test.
+  await new Promise((r) => setTimeout(r, 50));
+  await api._test.idle();
   await api.releaseAllPortAllocations();
 }
 

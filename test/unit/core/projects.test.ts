@@ -248,6 +248,21 @@ describe('devServerCommand', () => {
     }
   });
 
+  it('adds --port and --strictPort for react-router dev, which ignores PORT and would listen on 5173', () => {
+    assert.deepStrictEqual(devServerCommand(project({ scriptCommand: 'react-router dev' }), 45829).args, [
+      'run', 'dev', '--', '--port', '45829', '--strictPort',
+    ]);
+    assert.deepStrictEqual(devServerCommand(project({ packageManager: 'pnpm', scriptCommand: 'react-router dev' }), 45829).args, [
+      'run', 'dev', '--port', '45829', '--strictPort',
+    ]);
+  });
+
+  it('adds no flags to react-router build, routes or typegen, nor when react-router dev pins --port', () => {
+    for (const script of ['react-router build', 'react-router routes', 'react-router typegen', 'react-router dev --port 3000']) {
+      assert.deepStrictEqual(portFlagsFor(script, 4000), [], script);
+    }
+  });
+
   it('adds --port for astro dev, ng serve and webpack serve', () => {
     for (const script of ['astro dev', 'ng serve', 'webpack serve --mode development', 'webpack-dev-server']) {
       assert.deepStrictEqual(devServerCommand(project({ scriptCommand: script }), 4000).args, ['run', 'dev', '--', '--port', '4000'], script);
@@ -288,10 +303,14 @@ describe('devServerCommand', () => {
       writeTree(root, {
         'a/package.json': pkg('a', { dev: 'vite' }),
         'b/package.json': pkg('b', { dev: 'node scripts/dev.js' }, { dependencies: { next: '14' } }),
+        'c/package.json': pkg('c', { dev: 'react-router dev' }, { devDependencies: { '@react-router/dev': '7', vite: '7' } }),
+        'd/package.json': pkg('d', { dev: 'node server.js' }, { devDependencies: { '@react-router/dev': '7', vite: '7' } }),
       });
       const projects = discoverProjects([root]);
       assert.strictEqual(projects.find((p) => p.name === 'a')?.framework, 'vite');
       assert.strictEqual(projects.find((p) => p.name === 'b')?.framework, 'next');
+      assert.strictEqual(projects.find((p) => p.name === 'c')?.framework, 'react-router');
+      assert.strictEqual(projects.find((p) => p.name === 'd')?.framework, 'react-router');
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }
