@@ -134,7 +134,6 @@ export function activate(context: vscode.ExtensionContext): DevPortsApi {
         })
         .catch((error) => logger.error(`startup reconcile failed: ${errorMessage(error)}`)),
       projects.refresh(),
-      editorPids(),
     ]);
     await statusBar.update();
     logger.info(`startup work done in ${(performance.now() - started).toFixed(0)} ms`);

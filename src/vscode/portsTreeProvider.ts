@@ -43,6 +43,8 @@ export class PortsTreeProvider implements vscode.TreeDataProvider<PortsNode>, vs
   private readonly emitter = new vscode.EventEmitter<PortsNode | undefined | void>();
   private readonly disposables: vscode.Disposable[] = [this.emitter];
   private pollTimer: ReturnType<typeof setInterval> | undefined;
+  /** Root builds under way. */
+  private building = 0;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   readonly onDidChangeTreeData = this.emitter.event;
 
@@ -63,7 +65,8 @@ export class PortsTreeProvider implements vscode.TreeDataProvider<PortsNode>, vs
   attach(view: vscode.TreeView<PortsNode>): void {
     const update = () => {
       if (view.visible && !this.pollTimer) {
-        this.pollTimer = setInterval(() => this.emitter.fire(), POLL_WHILE_VISIBLE_MS);
+        // A poll never overlaps the view's last build (on Windows one takes netstat and a process query).
+        this.pollTimer = setInterval(() => this.building === 0 && this.emitter.fire(), POLL_WHILE_VISIBLE_MS);
       } else if (!view.visible && this.pollTimer) {
         clearInterval(this.pollTimer);
         this.pollTimer = undefined;
@@ -83,7 +86,14 @@ export class PortsTreeProvider implements vscode.TreeDataProvider<PortsNode>, vs
   }
 
   async getChildren(element?: PortsNode): Promise<PortsNode[]> {
-    if (!element) return this.model();
+    if (!element) {
+      this.building++;
+      try {
+        return await this.model();
+      } finally {
+        this.building--;
+      }
+    }
     if (element.kind === 'project') return element.listeners;
     if (element.kind === 'group') return element.listeners;
     return [];

@@ -44,7 +44,11 @@ export class StatusBar implements vscode.Disposable {
       deps.servers.onDidChange(later),
       deps.config.onDidChange(later),
     );
-    this.timer = setInterval(later, RECHECK_MS);
+    // Stale and conflict states change with the OS, which sends no event: look again now and then, but only
+    // while there is something to look at (no OS query at all in a window without allocations).
+    this.timer = setInterval(() => {
+      if (deps.allocator.getAllocations().length > 0 || deps.servers.list().length > 0) later();
+    }, RECHECK_MS);
     this.timer.unref?.();
   }
 
