@@ -9,6 +9,7 @@ import { buildExtension, TMP } from '../lib/build.mjs';
 import { fmtMs } from '../lib/stats.mjs';
 
 export const ACTIVATE_FILE = join(TMP, 'activate-ms.json');
+const ACTIVATION_RUNS = 3;
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Runs the activation test in the web test host; resolves to a reason when it could not. */
@@ -46,16 +47,25 @@ export async function runExtension({ report }) {
     report.goal('6', 'extension.js ≤ 150 KB minified', met, `${kb.toFixed(1)} KB`);
   }
 
-  const problem = await measureActivation();
-  if (problem) section.note(`activate() not measured now: ${problem}.`);
-  let activate;
-  if (!problem && existsSync(ACTIVATE_FILE)) {
+  // One activation per VS Code start: a few starts, and their median, so one GC pause or a busy moment of the
+  // machine does not make the figure.
+  const runs = [];
+  let problem;
+  for (let i = 0; i < ACTIVATION_RUNS && !problem; i++) {
+    problem = await measureActivation();
+    if (problem) break;
     try {
-      activate = JSON.parse(readFileSync(ACTIVATE_FILE, 'utf8'));
+      runs.push(JSON.parse(readFileSync(ACTIVATE_FILE, 'utf8')));
     } catch (error) {
-      section.note(`${ACTIVATE_FILE} is not valid JSON (${error.message}); activate() time not measured.`);
+      problem = `${ACTIVATE_FILE} is not valid JSON (${error.message})`;
     }
   }
+  if (problem) section.note(`activate() not measured now: ${problem}.`);
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  const activate = runs.length
+    ? { ms: median(runs.map((r) => r.ms)), loadMs: median(runs.map((r) => r.loadMs)), vscode: runs[0].vscode }
+    : undefined;
+  if (runs.length) section.note(`activate() in ${runs.length} VS Code starts: ${runs.map((r) => fmtMs(r.ms)).join(', ')} ms (median shown); loading the bundle: ${runs.map((r) => fmtMs(r.loadMs)).join(', ')} ms.`);
   const ms = typeof activate === 'number' ? activate : activate?.ms ?? activate?.activateMs;
   if (typeof ms === 'number' && Number.isFinite(ms)) {
     const met = ms <= 30;
