@@ -266,6 +266,16 @@ export class PortAllocator {
   }
 
   /**
+   * The project's reservation in the machine-wide ledger, whoever made it (this window, another window, the CLI).
+   *
+   * @example
+   * allocator.reservation('/home/me/shop/apps/web')?.owner; // { pid: 4242, kind: 'vscode' }
+   */
+  reservation(projectId: string): LedgerEntry | undefined {
+    return this.ledger.findByProject(projectId);
+  }
+
+  /**
    * Gives `projectId` a port: its existing one while it still holds it, else `preferredPort` (if free and not
    * reserved by another project), else the first port of the range that is neither reserved nor in use.
    * Throws `PortReservedError`, `PortInUseError` (holders and a suggested port), `NoFreePortError` or

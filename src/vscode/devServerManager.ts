@@ -1,7 +1,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { PortAllocator } from '../core/allocator';
-import { PortInUseError, PortReservedError } from '../core/errors';
+import { DevPortsError, PortInUseError, PortReservedError } from '../core/errors';
 import { announcedPorts } from '../core/portAnnouncements';
 import { devServerCommand, type Project } from '../core/projects';
 import type { Allocation, Logger } from '../core/types';
@@ -32,6 +32,16 @@ export interface DevServer {
   seenListening: boolean;
   /** The shell was seen running a job (the command) at least once. */
   sawJob?: boolean;
+}
+
+/** The project already runs from another VS Code window (its extension host holds the reservation). */
+export class OtherWindowError extends DevPortsError {
+  constructor(project: Project, port: number, hostPid: number) {
+    super(
+      `${project.name} already runs on port ${port} from another VS Code window (extension host PID ${hostPid}). Stop it there, or free port ${port} first.`,
+      'PORT_RESERVED',
+    );
+  }
 }
 
 export interface StartOptions {
@@ -349,6 +359,13 @@ export class DevServerManager implements vscode.Disposable {
     const { allocator, os, conflicts, config } = this.deps;
     const settings = config.get(vscode.Uri.file(project.workspaceFolder));
     const range = project.portRange;
+    // The same project running from another VS Code window: say so, rather than take over its reservation and
+    // then offer to kill its server as a stranger.
+    const reservation = allocator.reservation(project.id);
+    const owner = reservation?.owner;
+    if (reservation && owner?.kind === 'vscode' && owner.pid !== process.pid && os.isProcessAlive(owner.pid)) {
+      if (!(await os.isPortAvailable(reservation.port))) throw new OtherWindowError(project, reservation.port, owner.pid);
+    }
     let strict = options.port ?? project.port;
     // An existing allocation wins over the wish: asking for another port would silently move it.
     const wish = strict === undefined && !allocator.getAllocation(project.id) ? this.lastPorts()[project.id] : undefined;
