@@ -228,7 +228,7 @@ function dumpDiagnostics() {
 
 /**
  * Screenshots taken while the extension host is alive (the final one shows the workbench after it
- * stopped): a test writes `<name>.screenshot-request` into the marker folder, the page is saved as
+ * stopped): a test writes `<name>.screenshot-request` (empty, or a JSON clip rectangle) into the marker folder, the page is saved as
  * `<name>.png` in DEV_PORTS_SCREENSHOT_DIR (default: the folder of DEV_PORTS_SCREENSHOT), and
  * `<name>.screenshot-done` tells the test it may go on. Without either variable nothing is saved.
  * @param {import('playwright-core').Page} page
@@ -244,12 +244,15 @@ function serveScreenshotRequests(page, markerDir) {
       for (const entry of fs.readdirSync(markerDir)) {
         const match = /^([\w.-]+)\.screenshot-request$/.exec(entry);
         if (!match) continue;
+        const request = fs.readFileSync(path.join(markerDir, entry), 'utf8').trim();
         fs.rmSync(path.join(markerDir, entry), { force: true });
         let outcome = 'skipped: set DEV_PORTS_SCREENSHOT_DIR to save screenshots';
         if (dir) {
           const file = path.join(dir, `${match[1]}.png`);
           fs.mkdirSync(dir, { recursive: true });
-          await page.screenshot({ path: file });
+          // The request may name a part of the page: { x, y, width, height }.
+          const clip = request ? JSON.parse(request) : undefined;
+          await page.screenshot({ path: file, clip });
           outcome = file;
           note(`screenshot saved to ${file}`);
         }

@@ -104,16 +104,17 @@ function run() {
  *   const { screenshot } = require('./index');
  *   await screenshot('ports-tree');
  * @param {string} name letters, digits, '.', '-' and '_'
+ * @param {{ x: number, y: number, width: number, height: number }} [clip] part of the page to save
  * @param {number} [timeoutMs]
  * @returns {Promise<string | undefined>}
  */
-async function screenshot(name, timeoutMs = 15000) {
+async function screenshot(name, clip, timeoutMs = 15000) {
   const dir = process.env.DEV_PORTS_TEST_MARKER_DIR;
   if (!dir || !process.env.DEV_PORTS_TEST_OUTPUT_TAG) return undefined;
   if (!/^[\w.-]+$/.test(name)) throw new Error(`screenshot name "${name}" may only contain letters, digits, '.', '-' and '_'`);
   const done = path.join(dir, `${name}.screenshot-done`);
   fs.rmSync(done, { force: true });
-  fs.writeFileSync(path.join(dir, `${name}.screenshot-request`), '');
+  fs.writeFileSync(path.join(dir, `${name}.screenshot-request`), clip ? JSON.stringify(clip) : '');
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (fs.existsSync(done)) {

@@ -1,12 +1,13 @@
 // Not a test: with DEV_PORTS_SCREENSHOT_DIR set, a root `after` hook sets up a scene for the README (two dev
-// servers running, a foreign listener in the range, the Ports view open) and asks the host for screenshots by
-// printing `DEV_PORTS_SCREENSHOT_NOW <file> [x,y,width,height]`: the extension host must still be alive when the
-// picture is taken (after the run it is gone, and the view shows its welcome page). Then it stops what it started.
+// servers running, a foreign listener in the range, the Ports view open) and asks the web host for screenshots
+// (index.js `screenshot()`): the extension host must still be alive when the picture is taken (after the run it is
+// gone, and the view shows its welcome page). Then it stops what it started.
+// Regenerate: DEV_PORTS_SCREENSHOT_DIR=$PWD/media/screenshots node test/integration/runTest.js
 'use strict';
 
-const path = require('node:path');
 const vscode = require('vscode');
 const h = require('./helpers');
+const { screenshot } = require('./index');
 
 const dir = process.env.DEV_PORTS_SCREENSHOT_DIR;
 
@@ -26,10 +27,8 @@ if (dir) {
     }, 'both servers running in the view');
     await vscode.commands.executeCommand('devPorts.refresh');
     await h.sleep(4000);
-    console.log(`DEV_PORTS_SCREENSHOT_NOW ${path.join(dir, 'ports-view.png')}`);
-    await h.sleep(1500);
-    console.log(`DEV_PORTS_SCREENSHOT_NOW ${path.join(dir, 'statusbar.png')} 0,860,520,40`);
-    await h.sleep(1500);
+    await screenshot('ports-view');
+    await screenshot('statusbar', { x: 0, y: 860, width: 520, height: 40 });
     await h.cleanUp(api);
   });
 }
