@@ -6,17 +6,9 @@ const childProcess = require('node:child_process');
 const h = require('./helpers');
 
 describe('port conflicts when starting', function () {
-  this.timeout(60000);
   /** @type {any} */
   let api;
-
-  before(async () => {
-    api = await h.getApi();
-  });
-
-  afterEach(async () => {
-    await h.cleanUp(api);
-  });
+  h.setUpSuite(this, (a) => (api = a));
 
   /** The api project reserved on a port that a foreign server then takes. */
   async function occupiedReservation() {

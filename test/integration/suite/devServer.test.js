@@ -6,17 +6,9 @@ const vscode = require('vscode');
 const h = require('./helpers');
 
 describe('dev servers in terminals', function () {
-  this.timeout(60000);
   /** @type {any} */
   let api;
-
-  before(async () => {
-    api = await h.getApi();
-  });
-
-  afterEach(async () => {
-    await h.cleanUp(api);
-  });
+  h.setUpSuite(this, (a) => (api = a));
 
   it('starts a project on a port of the configured range, in a terminal named after it', async () => {
     const result = await h.run('devPorts.startDevServer', h.projectId('web'));
@@ -90,17 +82,9 @@ describe('dev servers in terminals', function () {
 });
 
 describe('a dev server that moves to another port', function () {
-  this.timeout(60000);
   /** @type {any} */
   let api;
-
-  before(async () => {
-    api = await h.getApi();
-  });
-
-  afterEach(async () => {
-    await h.cleanUp(api);
-  });
+  h.setUpSuite(this, (a) => (api = a));
 
   it('moves the allocation to the port the server announces and listens on', async () => {
     const started = await h.run('devPorts.startDevServer', h.projectId('drifts'));

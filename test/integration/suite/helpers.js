@@ -156,6 +156,25 @@ async function cleanUp(api) {
   await api.releaseAllPortAllocations();
 }
 
+/**
+ * The hooks every suite needs: a 60 s timeout, the extension's API once (handed to `use`), and {@link cleanUp}
+ * after each test.
+ * @param {Mocha.Suite} suite the `this` of a `describe` callback
+ * @param {(api: any) => void} use
+ */
+function setUpSuite(suite, use) {
+  suite.timeout(60000);
+  /** @type {any} */
+  let api;
+  before(async () => {
+    api = await getApi();
+    use(api);
+  });
+  afterEach(async () => {
+    await cleanUp(api);
+  });
+}
+
 module.exports = {
   core,
   getApi,
@@ -174,4 +193,5 @@ module.exports = {
   run,
   projectNode,
   cleanUp,
+  setUpSuite,
 };

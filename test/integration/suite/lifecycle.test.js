@@ -6,17 +6,9 @@ const vscode = require('vscode');
 const h = require('./helpers');
 
 describe('dev server lifecycle edges', function () {
-  this.timeout(60000);
   /** @type {any} */
   let api;
-
-  before(async () => {
-    api = await h.getApi();
-  });
-
-  afterEach(async () => {
-    await h.cleanUp(api);
-  });
+  h.setUpSuite(this, (a) => (api = a));
 
   it('keeps the port of a server its script daemonised, and Stop still frees it', async () => {
     const started = await h.run('devPorts.startDevServer', h.projectId('daemon'));

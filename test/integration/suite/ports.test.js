@@ -6,17 +6,9 @@ const vscode = require('vscode');
 const h = require('./helpers');
 
 describe('ports: free, sweep, reconcile, view and status bar', function () {
-  this.timeout(60000);
   /** @type {any} */
   let api;
-
-  before(async () => {
-    api = await h.getApi();
-  });
-
-  afterEach(async () => {
-    await h.cleanUp(api);
-  });
+  h.setUpSuite(this, (a) => (api = a));
 
   it('stops a foreign process tree with Free Port and force, and reports its PIDs', async () => {
     const port = await h.freeTestPort();

@@ -6,17 +6,9 @@ const vscode = require('vscode');
 const h = require('./helpers');
 
 describe('closing a dev server terminal by hand', function () {
-  this.timeout(60000);
   /** @type {any} */
   let api;
-
-  before(async () => {
-    api = await h.getApi();
-  });
-
-  afterEach(async () => {
-    await h.cleanUp(api);
-  });
+  h.setUpSuite(this, (a) => (api = a));
 
   for (const app of ['web', 'ignores-hup']) {
     it(`stops ${app} and releases its port`, async () => {
