@@ -42,6 +42,9 @@ export type { AllocatorOptions, AllocateOptions, Disposable } from './allocator'
 
 export {
   discoverProjects,
+  discoverProjectsAsync,
+  portFlagsForArgv,
+  frameworkOfArgv,
   normalizeProjectId,
   devServerCommand,
   portFlagsFor,
@@ -51,7 +54,11 @@ export {
   readPackageJson,
   DEFAULT_DEV_SCRIPT_NAMES,
 } from './projects';
-export type { Project, ProjectSetting, DiscoverOptions, PackageManager, Framework, DevServerCommand } from './projects';
+export type { Project, ProjectSetting, DiscoverOptions, PackageManager, Framework, DevServerCommand, ProjectRole } from './projects';
+export { FRAMEWORKS } from './frameworks';
+export type { FrameworkSpec } from './frameworks';
+export { portTrouble } from './portAnnouncements';
+export type { PortTrouble } from './portAnnouncements';
 
 export { createMemoryStore } from './memoryStore';
 export { createAllocator } from './createAllocator';

@@ -53,6 +53,8 @@ const PATTERNS: readonly RegExp[] = [
   // Nuxt (nuxi, get-port-please): `[get-port] Unable to find an available port (tried 3000). Using alternative port: 3001`;
   // newer get-port-please: `(tried 3000-3010 on host "localhost"). Using alternative port 3011.`, then `Using random port 41234`.
   /\busing (?:alternative|random) port:? (\d{2,5})\b/gi,
+  // Rsbuild 2.3 without --strict-port: `info port 3000 is in use, using port 3001.`
+  /\bis in use, using port (\d{2,5})\b/gi,
   // Angular (webpack builder): `** Angular Live Development Server is listening on localhost:4200, open your …`,
   // Express-like `Example app listening on port 3000`, `Listening on 0.0.0.0:3000`, `listening at [::]:3000`.
   // The lookahead keeps `listening on 127.0.0.1` (no port) from reading as port 127.
@@ -82,4 +84,82 @@ export function announcedPorts(text: string): number[] {
   }
   hits.sort((a, b) => a.index - b.index);
   return [...new Set(hits.map((h) => h.port))];
+}
+
+/** A dev server's own words for "this port is taken": it failed (`inUse`) or it waits at a question (`prompt`). */
+export interface PortTrouble {
+  kind: 'inUse' | 'prompt';
+  /** The port that is taken, when the message names it. */
+  port?: number;
+  /** The line that said it, escape sequences removed. */
+  line: string;
+}
+
+/**
+ * Questions frameworks ask on a taken port and then wait for forever (test/fixtures/frameworks/ and the sources
+ * named in src/core/frameworks.ts). `taken` finds the taken port in the text before the question.
+ */
+const PROMPTS: ReadonlyArray<{ re: RegExp; taken?: RegExp }> = [
+  // Angular (@angular/build check-port): "Port 4200 is already in use.\nWould you like to use a different port? (Y/n)"
+  { re: /Would you like to use a different port\?/i, taken: /\bPort (\d{1,5}) is already in use\b/gi },
+  // CRA (react-dev-utils) and Docusaurus: "Something is already running on port 3000. … Would you like to run the app on another port instead?"
+  // Gatsby: "Something is already running at port 8000" / "Would you like to run the app at another port instead?"
+  { re: /Would you like to run the app (?:on|at) another port instead\?/i, taken: /\bSomething is already running (?:on|at) port (\d{1,5})\b/gi },
+  // Storybook: "Port 6006 is not available. Would you like to run Storybook on port 6007 instead?"
+  { re: /Would you like to run Storybook on port \d{1,5} instead\?/i, taken: /\bPort (\d{1,5}) is not available\b/gi },
+  // Expo: "Port 8081 is being used by another process … Use port 8082 instead?"
+  { re: /\bUse port \d{1,5} instead\?/i, taken: /\bPort (\d{1,5}) is (?:being used|running)\b/gi },
+];
+
+/** Messages of a start that failed on a taken port; each captures the taken port. */
+const IN_USE: readonly RegExp[] = [
+  // Vite, VitePress, React Router, Remix, Angular with NG_FORCE_TTY=false, Ember: "Error: Port 5173 is already in use"
+  /\bPort (\d{1,5}) is already in use\b/i,
+  // Rsbuild --strict-port: "[rsbuild:server] Port 3000 is occupied, please choose another one."
+  /\bPort (\d{1,5}) is occupied\b/i,
+  // Storybook --exact-port: "Port 6006 is not available. Exiting because --exact-port was provided."
+  /\bPort (\d{1,5}) is not available\. Exiting\b/i,
+  // Parcel: 'Error: Port "1234" could not be used'
+  /\bPort "(\d{1,5})" could not be used\b/i,
+  // Node (Next, webpack-dev-server, Fastify, Nest, Express with an error handler):
+  // "Error: listen EADDRINUSE: address already in use :::3000" / "127.0.0.1:3000"
+  /\bEADDRINUSE\b(?:[^\n]*?:(\d{1,5})\b(?!.*:\d))?/i,
+];
+
+/**
+ * Whether a dev server's output says its port is taken: a failed start (`inUse`: Vite's "Port 5173 is already in
+ * use", Rsbuild's "is occupied", Node's EADDRINUSE) or a question it now waits at (`prompt`: Angular's "Would you
+ * like to use a different port?", CRA, Docusaurus, Gatsby, Storybook). A question wins over a failure found in the
+ * same text (Angular prints both). Moves a server makes by itself ("Port 5173 is in use, trying another one...")
+ * are not trouble: {@link announcedPorts} follows them.
+ *
+ * @example
+ * portTrouble('Error: listen EADDRINUSE: address already in use :::3000'); // { kind: 'inUse', port: 3000, line: '…' }
+ * portTrouble('? Something is already running on port 3000.\n\nWould you like to run the app on another port instead? › (Y/n)');
+ * // { kind: 'prompt', port: 3000, line: 'Would you like to run the app on another port instead? › (Y/n)' }
+ */
+export function portTrouble(text: string): PortTrouble | undefined {
+  const plain = stripAnsi(text).replace(/\r\n?/g, '\n');
+  const lines = plain.split('\n');
+  for (const { re, taken } of PROMPTS) {
+    const index = lines.findIndex((l) => re.test(l));
+    if (index < 0) continue;
+    const before = lines.slice(0, index + 1).join('\n');
+    const ports = taken ? [...before.matchAll(taken)].map((m) => Number(m[1])) : [];
+    const port = ports.length > 0 ? ports[ports.length - 1] : undefined;
+    return { kind: 'prompt', line: lines[index].trim(), ...(validPort(port) ? { port } : {}) };
+  }
+  for (const line of lines) {
+    for (const re of IN_USE) {
+      const m = re.exec(line);
+      if (!m) continue;
+      const port = m[1] === undefined ? undefined : Number(m[1]);
+      return { kind: 'inUse', line: line.trim(), ...(validPort(port) ? { port } : {}) };
+    }
+  }
+  return undefined;
+}
+
+function validPort(port: number | undefined): port is number {
+  return port !== undefined && Number.isInteger(port) && port >= 1 && port <= 65535;
 }

@@ -6,13 +6,16 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { InvalidInputError } from './errors';
+import { frameworkEnv, frameworkOfArgv, portFlagsForArgv, type Framework } from './frameworks';
+import { analyzeCommandLine, analyzeScript, type ProjectRole, type ResolvedServer } from './scriptResolver';
 import { silentLogger, type Logger, type PortRange } from './types';
 import { assertValidPort, isValidPort } from './validate';
 
 export type PackageManager = 'npm' | 'pnpm' | 'yarn' | 'bun';
 
-/** Frameworks whose port handling Dev Ports knows (see FIELD-NOTES: which ones read PORT, which need --port). */
-export type Framework = 'vite' | 'astro' | 'angular' | 'webpack' | 'next' | 'nuxt' | 'remix' | 'react-router' | 'cra';
+export type { Framework } from './frameworks';
+export type { ProjectRole } from './scriptResolver';
+export { frameworkOfArgv, portFlagsForArgv } from './frameworks';
 
 /** One entry of the `devPorts.projects` setting (key: folder path relative to its workspace folder). */
 export interface ProjectSetting {
@@ -26,12 +29,20 @@ export interface Project {
   id: string;
   /** package.json `name`, else the folder name. */
   name: string;
+  /** The name, with the relative path after it when another project has the same name: `vite-qwik (packages/create-vite/template-qwik)`. */
+  label: string;
+  /** The folder relative to its workspace folder, with `/`; '' for the workspace folder itself. */
+  relativePath: string;
+  /** 'orchestrator' (turbo, nx, `pnpm -r`: never started with one port), 'watcher' (tsc -w: never given a port), else 'server'. */
+  role: ProjectRole;
   folder: string;
   workspaceFolder: string;
   /** The first of `devScriptNames` present in package.json. */
   script?: string;
   /** That script's text. */
   scriptCommand?: string;
+  /** All string scripts of its package.json, to follow `npm run x` and `pnpm with-env …` chains. */
+  scripts?: Record<string, string>;
   packageManager: PackageManager;
   /** From `devPorts.projects`. */
   port?: number;
@@ -83,13 +94,10 @@ export function normalizeProjectId(p: string): string {
  * readPackageJson('/src/web/package.json', logger)?.scripts;
  */
 export function readPackageJson(file: string, logger: Logger = silentLogger): PackageJson | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn(`[projects] Cannot read ${file}: ${(e as Error).message}`);
-    return undefined;
-  }
+  return runSync(readPackageJsonIo(file, logger));
+}
+
+function parsePackageJson(text: string, file: string, logger: Logger): PackageJson | undefined {
   try {
     const data: unknown = JSON.parse(text.replace(/^\uFEFF/, ''));
     if (typeof data === 'object' && data !== null && !Array.isArray(data)) return data as PackageJson;
@@ -98,6 +106,108 @@ export function readPackageJson(file: string, logger: Logger = silentLogger): Pa
     logger.warn(`[projects] Skipping ${file}: invalid JSON (${(e as Error).message}).`);
   }
   return undefined;
+}
+
+function* readPackageJsonIo(file: string, logger: Logger): Io<PackageJson | undefined> {
+  const text = yield* readText(file, logger);
+  return text === undefined ? undefined : parsePackageJson(text, file, logger);
+}
+
+// ---- File access as steps, so one discovery runs synchronously (CLI) or asynchronously (extension host). ----
+
+/** One file-system question. Discovery is written as a generator of these; a driver answers them. */
+type IoRequest =
+  | { op: 'readdir'; path: string }
+  | { op: 'read'; path: string }
+  | { op: 'isDir'; path: string }
+  | { op: 'exists'; path: string };
+type Dirent = { name: string; dir: boolean };
+type Io<T> = Generator<IoRequest, T, unknown>;
+
+function* readdirIo(dir: string): Io<Dirent[]> {
+  return (yield { op: 'readdir', path: dir }) as Dirent[];
+}
+function* existsIo(p: string): Io<boolean> {
+  return (yield { op: 'exists', path: p }) as boolean;
+}
+function* isDirIo(p: string): Io<boolean> {
+  return (yield { op: 'isDir', path: p }) as boolean;
+}
+function* readText(file: string, logger: Logger): Io<string | undefined> {
+  const r = (yield { op: 'read', path: file }) as string | Error | undefined;
+  if (r instanceof Error) {
+    logger.warn(`[projects] Cannot read ${file}: ${r.message}`);
+    return undefined;
+  }
+  return r;
+}
+
+function answerSync(req: IoRequest): unknown {
+  switch (req.op) {
+    case 'readdir':
+      try {
+        // Symlinked folders are skipped (isDirectory() is false for them): they loop (pnpm) or point outside.
+        return fs.readdirSync(req.path, { withFileTypes: true }).map((d) => ({ name: d.name, dir: d.isDirectory() }));
+      } catch {
+        return [];
+      }
+    case 'read':
+      try {
+        return fs.readFileSync(req.path, 'utf8');
+      } catch (e) {
+        return (e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR' ? undefined : e;
+      }
+    case 'isDir':
+      try {
+        return fs.statSync(req.path).isDirectory();
+      } catch {
+        return false;
+      }
+    case 'exists':
+      return fs.existsSync(req.path);
+  }
+}
+
+async function answerAsync(req: IoRequest): Promise<unknown> {
+  switch (req.op) {
+    case 'readdir':
+      try {
+        return (await fs.promises.readdir(req.path, { withFileTypes: true })).map((d) => ({ name: d.name, dir: d.isDirectory() }));
+      } catch {
+        return [];
+      }
+    case 'read':
+      try {
+        return await fs.promises.readFile(req.path, 'utf8');
+      } catch (e) {
+        return (e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR' ? undefined : e;
+      }
+    case 'isDir':
+      try {
+        return (await fs.promises.stat(req.path)).isDirectory();
+      } catch {
+        return false;
+      }
+    case 'exists':
+      try {
+        await fs.promises.access(req.path);
+        return true;
+      } catch {
+        return false;
+      }
+  }
+}
+
+function runSync<T>(gen: Io<T>): T {
+  let step = gen.next();
+  while (!step.done) step = gen.next(answerSync(step.value));
+  return step.value;
+}
+
+async function runAsync<T>(gen: Io<T>): Promise<T> {
+  let step = gen.next();
+  while (!step.done) step = gen.next(await answerAsync(step.value));
+  return step.value;
 }
 
 /**
@@ -144,17 +254,12 @@ function isSearchable(name: string): boolean {
   return name !== 'node_modules' && !name.startsWith('.');
 }
 
-function subfolders(dir: string): string[] {
-  try {
-    return fs
-      .readdirSync(dir, { withFileTypes: true })
-      // Symlinked folders are skipped: they loop (pnpm) or point outside the workspace.
-      .filter((d) => d.isDirectory() && isSearchable(d.name))
-      .map((d) => path.join(dir, d.name))
-      .sort();
-  } catch {
-    return [];
-  }
+function* subfoldersIo(dir: string): Io<string[]> {
+  const entries = yield* readdirIo(dir);
+  return entries
+    .filter((d) => d.dir && isSearchable(d.name))
+    .map((d) => path.join(dir, d.name))
+    .sort();
 }
 
 function segmentMatcher(segment: string): (name: string) => boolean {
@@ -175,6 +280,10 @@ const GLOB_MAX_DEPTH = 10;
  * expandWorkspaceGlob('/src/shop', 'apps/*'); // ['/src/shop/apps/admin', '/src/shop/apps/web']
  */
 export function expandWorkspaceGlob(base: string, pattern: string, maxDepth = GLOB_MAX_DEPTH): string[] {
+  return runSync(expandWorkspaceGlobIo(base, pattern, maxDepth));
+}
+
+function* expandWorkspaceGlobIo(base: string, pattern: string, maxDepth = GLOB_MAX_DEPTH): Io<string[]> {
   const segments = pattern
     .replace(/\\/g, '/')
     .replace(/^\.\//, '')
@@ -182,33 +291,29 @@ export function expandWorkspaceGlob(base: string, pattern: string, maxDepth = GL
     .filter((s) => s !== '' && s !== '.');
   if (segments.some((s) => s === '..')) return [];
   const out = new Set<string>();
-  const walk = (dir: string, index: number, depth: number) => {
+  function* walk(dir: string, index: number, depth: number): Io<void> {
     if (index === segments.length) {
       out.add(dir);
       return;
     }
     const segment = segments[index];
     if (segment === '**') {
-      walk(dir, index + 1, depth);
-      if (depth < maxDepth) for (const sub of subfolders(dir)) walk(sub, index, depth + 1);
+      yield* walk(dir, index + 1, depth);
+      if (depth < maxDepth) for (const sub of yield* subfoldersIo(dir)) yield* walk(sub, index, depth + 1);
       return;
     }
     const matches = segmentMatcher(segment);
     if (!segment.includes('*') && !segment.includes('?')) {
       const next = path.join(dir, segment);
-      if (isSearchable(segment) && fs.existsSync(next)) walk(next, index + 1, depth + 1);
+      if (isSearchable(segment) && (yield* existsIo(next))) yield* walk(next, index + 1, depth + 1);
       return;
     }
-    for (const sub of subfolders(dir)) if (matches(path.basename(sub))) walk(sub, index + 1, depth + 1);
-  };
-  walk(base, 0, 0);
-  return [...out].filter((d) => {
-    try {
-      return fs.statSync(d).isDirectory();
-    } catch {
-      return false;
-    }
-  });
+    for (const sub of yield* subfoldersIo(dir)) if (matches(path.basename(sub))) yield* walk(sub, index + 1, depth + 1);
+  }
+  yield* walk(base, 0, 0);
+  const result: string[] = [];
+  for (const d of out) if (yield* isDirIo(d)) result.push(d);
+  return result;
 }
 
 const LOCKFILES: ReadonlyArray<[string, PackageManager]> = [
@@ -228,53 +333,38 @@ const LOCKFILES: ReadonlyArray<[string, PackageManager]> = [
  * detectPackageManager('/src/shop/apps/web', '/src/shop'); // 'pnpm' when /src/shop/pnpm-lock.yaml exists
  */
 export function detectPackageManager(folder: string, workspaceFolder: string): PackageManager {
+  return runSync(detectPackageManagerIo(folder, workspaceFolder, new Map()));
+}
+
+/** `cache`: what each folder's own lockfile or packageManager field says (null: nothing), shared by one discovery. */
+function* detectPackageManagerIo(folder: string, workspaceFolder: string, cache: Map<string, PackageManager | null>): Io<PackageManager> {
   let dir = path.resolve(folder);
   const stop = path.resolve(workspaceFolder);
   for (;;) {
-    for (const [file, pm] of LOCKFILES) if (fs.existsSync(path.join(dir, file))) return pm;
-    const field = readPackageJson(path.join(dir, 'package.json'))?.packageManager;
-    if (typeof field === 'string') {
-      const name = field.split('@')[0];
-      if (name === 'npm' || name === 'pnpm' || name === 'yarn' || name === 'bun') return name;
+    let own = cache.get(dir);
+    if (own === undefined) {
+      own = null;
+      for (const [file, pm] of LOCKFILES) {
+        if (yield* existsIo(path.join(dir, file))) {
+          own = pm;
+          break;
+        }
+      }
+      if (!own) {
+        const text = yield* readText(path.join(dir, 'package.json'), silentLogger);
+        const field = text === undefined ? undefined : parsePackageJson(text, dir, silentLogger)?.packageManager;
+        if (typeof field === 'string') {
+          const name = field.split('@')[0];
+          if (name === 'npm' || name === 'pnpm' || name === 'yarn' || name === 'bun') own = name;
+        }
+      }
+      cache.set(dir, own);
     }
+    if (own) return own;
     const parent = path.dirname(dir);
     if (dir === stop || parent === dir || path.relative(stop, dir).startsWith('..')) return 'npm';
     dir = parent;
   }
-}
-
-/** The last command of a script (npm appends extra arguments to the whole string, so they land there). */
-function lastCommandTokens(script: string): string[] {
-  const parts = script.split(/&&|\|\||[;&|]/);
-  const tokens = (parts[parts.length - 1] ?? '').trim().split(/\s+/).filter(Boolean);
-  // Skip what only wraps the real command: env assignments, cross-env, npx/bunx/pnpm exec/yarn.
-  let i = 0;
-  for (;;) {
-    const t = tokens[i];
-    if (t === undefined) break;
-    if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(t) || t === 'cross-env' || t === 'npx' || t === 'bunx' || t === 'dotenv' || t === '--') i++;
-    else if ((t === 'pnpm' || t === 'yarn') && tokens[i + 1] === 'exec') i += 2;
-    else if (t === 'pnpm' && tokens[i + 1] === 'dlx') i += 2;
-    else break;
-  }
-  return tokens.slice(i);
-}
-
-function frameworkFromScript(script: string): Framework | undefined {
-  const [bin, sub] = lastCommandTokens(script);
-  const name = bin ? path.basename(bin) : undefined;
-  if (name === 'vite') return sub === 'build' ? undefined : 'vite';
-  if (name === 'astro' && (sub === 'dev' || sub === 'preview')) return 'astro';
-  if (name === 'ng' && (sub === 'serve' || sub === 's')) return 'angular';
-  if ((name === 'webpack' || name === 'webpack-cli') && sub === 'serve') return 'webpack';
-  if (name === 'webpack-dev-server') return 'webpack';
-  if (name === 'remix' && sub === 'vite:dev') return 'remix';
-  // React Router 7 (Remix's successor) runs Vite itself: it ignores PORT and takes Vite's --port/--strictPort.
-  if (name === 'react-router' && sub === 'dev') return 'react-router';
-  if (name === 'next' && (sub === 'dev' || sub === 'start')) return 'next';
-  if ((name === 'nuxt' || name === 'nuxi') && sub === 'dev') return 'nuxt';
-  if (name === 'react-scripts' && sub === 'start') return 'cra';
-  return undefined;
 }
 
 function frameworkFromDependencies(pkg: PackageJson | undefined): Framework | undefined {
@@ -290,40 +380,47 @@ function frameworkFromDependencies(pkg: PackageJson | undefined): Framework | un
     ['@react-router/dev', 'react-router'],
     ['@angular/cli', 'angular'],
     ['react-scripts', 'cra'],
+    ['@docusaurus/core', 'docusaurus'],
+    ['gatsby', 'gatsby'],
+    ['@vue/cli-service', 'vue-cli'],
+    ['vitepress', 'vitepress'],
+    ['@rsbuild/core', 'rsbuild'],
+    ['@rspack/cli', 'rspack'],
+    ['@11ty/eleventy', 'eleventy'],
+    ['storybook', 'storybook'],
+    ['expo', 'expo'],
+    ['ember-cli', 'ember'],
+    ['parcel', 'parcel'],
+    ['vinxi', 'vinxi'],
     ['webpack-dev-server', 'webpack'],
     ['vite', 'vite'],
   ];
   return order.find(([dep]) => dep in deps)?.[1];
 }
 
+/** The server of a script that takes port flags, and those flags. */
+function flagTarget(servers: readonly ResolvedServer[], port: number): { server: ResolvedServer; flags: string[] } | undefined {
+  for (const server of servers) {
+    const flags = portFlagsForArgv(server.argv, port);
+    if (flags.length > 0) return { server, flags };
+  }
+  return undefined;
+}
+
 /**
- * Port flags to append to a dev script so a framework that ignores `PORT` uses the allocated port, and Vite fails
- * instead of drifting (`--strictPort`). Empty when the script's last command is not such a framework or already
- * names a port (the user pinned it).
+ * Port flags to append to a dev script so a framework that ignores `PORT` uses the allocated port, strictly where
+ * it can (`--strictPort`, `--strict-port`, `--exact-port`). The script is followed through wrappers (`dotenv --`,
+ * `cross-env`, `npx`, `FOO=1`); empty when appended words would not reach the framework (it is not the last
+ * command, or sits inside `concurrently`), when it reads PORT, or when the script already names a port.
  *
  * @example
  * portFlagsFor('vite', 5173); // ['--port', '5173', '--strictPort']
+ * portFlagsFor('dotenv -e .env.local -- vite', 5173); // ['--port', '5173', '--strictPort']
  */
 export function portFlagsFor(scriptCommand: string | undefined, port: number): string[] {
   if (!scriptCommand) return [];
-  const tokens = lastCommandTokens(scriptCommand);
-  if (tokens.some((t) => t === '--port' || t.startsWith('--port=') || t === '-p')) return [];
-  switch (frameworkFromScript(scriptCommand)) {
-    case 'vite':
-    case 'remix':
-    case 'react-router':
-      return ['--port', String(port), '--strictPort'];
-    // Astro's CLI has no --strictPort (only vite.server.strictPort in its config), so on a taken port it moves on
-    // like Vite ("Port 4321 is in use, trying another one...") and the caller follows it from the output.
-    // ng serve and webpack-dev-server fail on an explicit port that is taken.
-    case 'astro':
-    case 'angular':
-    case 'webpack':
-      return ['--port', String(port)];
-    default:
-      // next, nuxt, CRA and plain Node read PORT from the environment.
-      return [];
-  }
+  const target = flagTarget(analyzeCommandLine(scriptCommand).servers, port);
+  return target?.server.appendReaches ? target.flags : [];
 }
 
 export interface DevServerCommand {
@@ -334,10 +431,30 @@ export interface DevServerCommand {
   shell?: boolean;
 }
 
+/** How each package manager runs a binary of the project (node_modules/.bin on PATH) with arguments as they are. */
+function execArgs(pm: PackageManager, argv: readonly string[]): string[] {
+  switch (pm) {
+    case 'npm':
+      return ['exec', '--', ...argv];
+    case 'bun':
+      return ['x', ...argv];
+    default:
+      return ['exec', ...argv];
+  }
+}
+
 /**
- * How to start a project's dev server on `port`: `<pm> run <script>` with `PORT` set, plus `--port` flags for
- * frameworks that ignore `PORT`. A project `command` (from the user's settings; adapters run it only in a trusted
- * workspace) is used as is, with `${port}` replaced by the port.
+ * How to start a project's dev server on `port`, with `PORT` set in the environment:
+ * - the framework reads PORT (or none is known): `<pm> run <script>`;
+ * - its port flag reaches it when appended (it is the last command, through pnpm/yarn/bun script chains, `dotenv --`,
+ *   `cross-env`, `npx`): `<pm> run <script> [--] <flags>` (npm needs `--`), so pre/post scripts still run;
+ * - otherwise (an `npm run` chain, which keeps `--port` for npm itself, `concurrently "vite" …`, `vite & tsc -w`):
+ *   the resolved command itself through `<pm> exec`, its wrappers (`dotenv -e ../../.env --`) and `FOO=1`
+ *   assignments kept, `concurrently` with the framework's word rewritten and its other commands kept. Commands
+ *   chained beside the framework in the same script (`tsc -w & vite`) are then not started.
+ * Frameworks that would stop at a question get the variables that avoid it (Angular: `NG_FORCE_TTY=false`).
+ * A project `command` (from the user's settings; adapters run it only in a trusted workspace) is used as is, with
+ * `${port}` replaced by the port.
  *
  * @example
  * devServerCommand({ ...project, packageManager: 'npm', script: 'dev', scriptCommand: 'vite' }, 3000);
@@ -345,18 +462,32 @@ export interface DevServerCommand {
  */
 export function devServerCommand(project: Project, port: number): DevServerCommand {
   assertValidPort(port);
-  const env = { PORT: String(port) };
+  const env: Record<string, string> = { PORT: String(port) };
   if (project.command) return { command: project.command.split('${port}').join(String(port)), args: [], env, shell: true };
   if (!project.script) {
     throw new InvalidInputError(
       `${project.name} has no dev script; add one to its package.json or set a "command" for it in devPorts.projects.`,
     );
   }
-  const args = ['run', project.script];
-  const flags = portFlagsFor(project.scriptCommand, port);
-  // npm needs "--" to pass arguments to the script; pnpm, yarn and bun pass them through as they are.
-  if (flags.length > 0) args.push(...(project.packageManager === 'npm' ? ['--', ...flags] : flags));
-  return { command: project.packageManager, args, env };
+  const pm = project.packageManager;
+  const scripts = project.scripts ?? { [project.script]: project.scriptCommand ?? '' };
+  const analysis = analyzeScript(scripts, project.script, pm);
+  const framework = analysis.servers.find((s) => s.framework)?.framework;
+  Object.assign(env, frameworkEnv(framework));
+  const target = flagTarget(analysis.servers, port);
+  if (!target) return { command: pm, args: ['run', project.script], env };
+  const { server, flags } = target;
+  if (server.appendReaches) {
+    // npm needs "--" to pass arguments to the script; pnpm, yarn and bun pass them through as they are.
+    return { command: pm, args: ['run', project.script, ...(pm === 'npm' ? ['--', ...flags] : flags)], env };
+  }
+  Object.assign(env, server.env, { PORT: String(port) });
+  if (server.launcher) {
+    const argv = [...server.launcher.argv];
+    argv[server.launcher.index] = `${argv[server.launcher.index]} ${flags.join(' ')}`;
+    return { command: pm, args: execArgs(pm, argv), env };
+  }
+  return { command: pm, args: execArgs(pm, [...server.wrappers, ...server.argv, ...flags]), env };
 }
 
 function settingKey(key: string): string {
@@ -394,46 +525,70 @@ function isInside(parent: string, child: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
+/** Scripts tried after `devScriptNames`: a folder whose only server script is `storybook` is a Storybook project. */
+export const FALLBACK_SCRIPT_NAMES: readonly string[] = Object.freeze(['storybook']);
+
 /**
  * Finds the dev-server projects of the workspace folders: every folder (up to `maxDepth` deep, plus the folders
- * named by npm/yarn `workspaces` and pnpm-workspace.yaml globs) whose package.json has one of `devScriptNames`,
- * and every folder named in `devPorts.projects`. node_modules and dot-folders are never searched.
+ * named by npm/yarn `workspaces` and pnpm-workspace.yaml globs) whose package.json has one of `devScriptNames`
+ * (else a `storybook` script), and every folder named in `devPorts.projects`. node_modules and dot-folders are
+ * never searched. Each project says its `role` (server, orchestrator, watcher) and a `label` that tells apart two
+ * projects with the same name. Synchronous, for the CLI; the extension uses {@link discoverProjectsAsync}.
  *
  * @example
  * const projects = discoverProjects(['/src/shop'], { devScriptNames: ['dev', 'start'], projects: {} });
- * projects.map((p) => `${p.name}: ${p.packageManager} run ${p.script}`);
+ * projects.map((p) => `${p.label}: ${p.packageManager} run ${p.script} (${p.role})`);
  */
 export function discoverProjects(workspaceFolders: readonly string[], options: DiscoverOptions = {}): Project[] {
+  return runSync(discoverIo(workspaceFolders, options));
+}
+
+/**
+ * The same result as {@link discoverProjects}, reading the file system asynchronously: the event loop is never
+ * held for more than one package.json parse at a time (bench/rows/discovery.mjs measures the longest stretch).
+ *
+ * @example
+ * const projects = await discoverProjectsAsync(['/src/shop'], { devScriptNames: ['dev'] });
+ */
+export function discoverProjectsAsync(workspaceFolders: readonly string[], options: DiscoverOptions = {}): Promise<Project[]> {
+  return runAsync(discoverIo(workspaceFolders, options));
+}
+
+function* discoverIo(workspaceFolders: readonly string[], options: DiscoverOptions): Io<Project[]> {
   const logger = options.logger ?? silentLogger;
-  const scriptNames = options.devScriptNames ?? DEFAULT_DEV_SCRIPT_NAMES;
+  const scriptNames = [...(options.devScriptNames ?? DEFAULT_DEV_SCRIPT_NAMES), ...FALLBACK_SCRIPT_NAMES];
   const maxDepth = options.maxDepth ?? 4;
   const settings = new Map<string, ProjectSetting>();
   for (const [key, raw] of Object.entries(options.projects ?? {})) settings.set(settingKey(key), validSetting(key, raw, logger));
+  const pmCache = new Map<string, PackageManager | null>();
 
   const projects: Project[] = [];
   const seen = new Set<string>();
   for (const rawFolder of workspaceFolders) {
     const workspaceFolder = normalizeProjectId(rawFolder);
-    if (!fs.existsSync(workspaceFolder)) {
+    if (!(yield* existsIo(workspaceFolder))) {
       logger.warn(`[projects] Workspace folder ${workspaceFolder} does not exist.`);
       continue;
     }
     const candidates = new Set<string>([workspaceFolder]);
     const excluded = new Set<string>();
     const packageJsons = new Map<string, PackageJson | undefined>();
-    const pkgOf = (dir: string) => {
-      if (!packageJsons.has(dir)) packageJsons.set(dir, readPackageJson(path.join(dir, 'package.json'), logger));
+    function* pkgOf(dir: string): Io<PackageJson | undefined> {
+      if (!packageJsons.has(dir)) packageJsons.set(dir, yield* readPackageJsonIo(path.join(dir, 'package.json'), logger));
       return packageJsons.get(dir);
-    };
+    }
 
-    const scan = (dir: string, depth: number) => {
+    function* scanChildren(dir: string, entries: Dirent[], depth: number): Io<void> {
       if (depth >= maxDepth) return;
-      for (const sub of subfolders(dir)) {
-        if (fs.existsSync(path.join(sub, 'package.json'))) candidates.add(sub);
-        scan(sub, depth + 1);
+      for (const entry of [...entries].sort((x, y) => (x.name < y.name ? -1 : 1))) {
+        if (!entry.dir || !isSearchable(entry.name)) continue;
+        const sub = path.join(dir, entry.name);
+        const children = yield* readdirIo(sub);
+        if (children.some((c) => c.name === 'package.json' && !c.dir)) candidates.add(sub);
+        yield* scanChildren(sub, children, depth + 1);
       }
-    };
-    scan(workspaceFolder, 0);
+    }
+    yield* scanChildren(workspaceFolder, yield* readdirIo(workspaceFolder), 0);
 
     // Workspace globs can reach below maxDepth (`apps/**`); any package.json found may declare its own.
     const expanded = new Set<string>();
@@ -442,18 +597,12 @@ export function discoverProjects(workspaceFolders: readonly string[], options: D
       const dir = queue.shift()!;
       if (expanded.has(dir)) continue;
       expanded.add(dir);
-      const patterns = [...workspacePatterns(pkgOf(dir))];
-      const pnpmFile = path.join(dir, 'pnpm-workspace.yaml');
-      if (fs.existsSync(pnpmFile)) {
-        try {
-          patterns.push(...parsePnpmWorkspace(fs.readFileSync(pnpmFile, 'utf8')));
-        } catch (e) {
-          logger.warn(`[projects] Cannot read ${pnpmFile}: ${(e as Error).message}`);
-        }
-      }
+      const patterns = [...workspacePatterns(yield* pkgOf(dir))];
+      const pnpmText = yield* readText(path.join(dir, 'pnpm-workspace.yaml'), logger);
+      if (pnpmText !== undefined) patterns.push(...parsePnpmWorkspace(pnpmText));
       for (const pattern of patterns) {
         const negated = pattern.startsWith('!');
-        for (const match of expandWorkspaceGlob(dir, negated ? pattern.slice(1) : pattern)) {
+        for (const match of yield* expandWorkspaceGlobIo(dir, negated ? pattern.slice(1) : pattern)) {
           const id = normalizeProjectId(match);
           if (!isInside(workspaceFolder, id)) continue;
           if (negated) excluded.add(id);
@@ -468,38 +617,71 @@ export function discoverProjects(workspaceFolders: readonly string[], options: D
     for (const key of settings.keys()) {
       const dir = normalizeProjectId(path.resolve(workspaceFolder, key));
       if (!isInside(workspaceFolder, dir)) continue;
-      if (fs.existsSync(dir) && fs.statSync(dir).isDirectory()) candidates.add(dir);
+      if (yield* isDirIo(dir)) candidates.add(dir);
       else if (workspaceFolders.length === 1) logger.warn(`[projects] devPorts.projects["${key}"] names ${dir}, which is not a folder.`);
     }
 
     const sorted = [...candidates].sort((a, b) => (a === workspaceFolder ? -1 : b === workspaceFolder ? 1 : a.localeCompare(b)));
     for (const folder of sorted) {
       if (seen.has(folder) || excluded.has(folder)) continue;
-      const rel = settingKey(path.relative(workspaceFolder, folder));
-      const setting = settings.get(rel);
-      const pkg = pkgOf(folder);
-      const scripts = typeof pkg?.scripts === 'object' && pkg.scripts !== null ? (pkg.scripts as Record<string, unknown>) : {};
-      const script = scriptNames.find((n) => typeof scripts[n] === 'string' && (scripts[n] as string).trim() !== '');
+      const relativePath = settingKey(path.relative(workspaceFolder, folder));
+      const setting = settings.get(relativePath);
+      const pkg = yield* pkgOf(folder);
+      const rawScripts = typeof pkg?.scripts === 'object' && pkg.scripts !== null ? (pkg.scripts as Record<string, unknown>) : {};
+      const scripts: Record<string, string> = {};
+      for (const [k, v] of Object.entries(rawScripts)) if (typeof v === 'string') scripts[k] = v;
+      const script = scriptNames.find((n) => typeof scripts[n] === 'string' && scripts[n].trim() !== '');
       if (!script && !setting) continue;
       seen.add(folder);
+      const name = typeof pkg?.name === 'string' && pkg.name.trim() !== '' ? pkg.name : path.basename(folder);
       const project: Project = {
         id: folder,
-        name: typeof pkg?.name === 'string' && pkg.name.trim() !== '' ? pkg.name : path.basename(folder),
+        name,
+        label: name,
+        relativePath,
+        role: 'server',
         folder,
         workspaceFolder,
-        packageManager: detectPackageManager(folder, workspaceFolder),
+        packageManager: yield* detectPackageManagerIo(folder, workspaceFolder, pmCache),
       };
+      let framework: Framework | undefined;
       if (script) {
         project.script = script;
-        project.scriptCommand = scripts[script] as string;
+        project.scriptCommand = scripts[script];
+        project.scripts = scripts;
+        const analysis = analyzeScript(scripts, script, project.packageManager);
+        // A configured command replaces the script, so only the script's role counts without one.
+        if (!setting?.command) project.role = analysis.role;
+        framework = analysis.servers.find((s) => s.framework)?.framework;
       }
       if (setting?.port !== undefined) project.port = setting.port;
       if (setting?.portRange) project.portRange = setting.portRange;
-      if (setting?.command) project.command = setting.command;
-      const framework = (project.scriptCommand && frameworkFromScript(project.scriptCommand)) || frameworkFromDependencies(pkg);
+      if (setting?.command) {
+        project.command = setting.command;
+        const words = parseCommandLineFirst(setting.command);
+        framework = (words && frameworkOfArgv(words)) || framework;
+      }
+      framework = framework ?? frameworkFromDependencies(pkg);
       if (framework) project.framework = framework;
       projects.push(project);
     }
   }
+  disambiguateLabels(projects);
   return projects;
+}
+
+function parseCommandLineFirst(line: string): string[] | undefined {
+  return analyzeCommandLine(line).servers[0]?.argv;
+}
+
+/**
+ * Two projects with one name (the vite repository has two `vite-qwik` templates) get their relative path after it:
+ * `vite-qwik (packages/create-vite/template-qwik)`; a workspace folder root gets the folder's name.
+ */
+function disambiguateLabels(projects: Project[]): void {
+  const count = new Map<string, number>();
+  for (const p of projects) count.set(p.name, (count.get(p.name) ?? 0) + 1);
+  for (const p of projects) {
+    if ((count.get(p.name) ?? 0) > 1) p.label = `${p.name} (${p.relativePath || path.basename(p.workspaceFolder)})`;
+  }
 }

@@ -117,7 +117,8 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
 
   /** A project that is only known from an allocation (its folder vanished): enough to stop or release it. */
   function allocationOnlyProject(projectId: string): Project {
-    return { id: projectId, name: path.basename(projectId) || projectId, folder: projectId, workspaceFolder: projectId, packageManager: 'npm' };
+    const name = path.basename(projectId) || projectId;
+    return { id: projectId, name, label: name, relativePath: '', role: 'server', folder: projectId, workspaceFolder: projectId, packageManager: 'npm' };
   }
 
   async function pickProject(placeHolder: string, filter: (p: Project) => boolean = () => true): Promise<Project> {

@@ -11,7 +11,7 @@ const MINUTE = 60_000;
 const STALE_AFTER = 5 * MINUTE;
 
 function project(name: string, extra: Partial<Project> = {}): Project {
-  return { id: `/ws/${name}`, name, folder: `/ws/${name}`, workspaceFolder: '/ws', packageManager: 'npm', script: 'dev', ...extra };
+  return { id: `/ws/${name}`, name, label: name, relativePath: name, role: 'server', folder: `/ws/${name}`, workspaceFolder: '/ws', packageManager: 'npm', script: 'dev', ...extra };
 }
 
 function listener(port: number, pid: number | undefined, extra: Partial<Listener> = {}): Listener {

@@ -40,11 +40,15 @@ describe('project discovery', () => {
     assert.deepStrictEqual(project, {
       id: normalizeProjectId(root),
       name: 'solo',
+      label: 'solo',
+      relativePath: '',
+      role: 'server',
       folder: normalizeProjectId(root),
       workspaceFolder: normalizeProjectId(root),
       packageManager: 'npm',
       script: 'dev',
       scriptCommand: 'node server.js',
+      scripts: { dev: 'node server.js', build: 'tsc' },
     });
   });
 
@@ -216,6 +220,9 @@ describe('devServerCommand', () => {
   const project = (over: Partial<Project>): Project => ({
     id: '/src/web',
     name: 'web',
+    label: 'web',
+    relativePath: 'web',
+    role: 'server',
     folder: '/src/web',
     workspaceFolder: '/src',
     packageManager: 'npm',
