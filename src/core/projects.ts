@@ -59,6 +59,8 @@ export interface DiscoverOptions {
   /** How deep below a workspace folder to look for package.json files. Default 4. */
   maxDepth?: number;
   logger?: Logger;
+  /** discoverProjectsAsync only: told the length (ms) of each synchronous stretch between two awaits (for the benchmark). */
+  onStretch?: (ms: number) => void;
 }
 
 export const DEFAULT_DEV_SCRIPT_NAMES: readonly string[] = Object.freeze(['dev', 'start', 'serve']);
@@ -120,7 +122,9 @@ type IoRequest =
   | { op: 'readdir'; path: string }
   | { op: 'read'; path: string }
   | { op: 'isDir'; path: string }
-  | { op: 'exists'; path: string };
+  | { op: 'exists'; path: string }
+  /** A point where the asynchronous driver may give the event loop a turn (work between reads is all cached). */
+  | { op: 'tick' };
 type Dirent = { name: string; dir: boolean };
 type Io<T> = Generator<IoRequest, T, unknown>;
 
@@ -165,6 +169,8 @@ function answerSync(req: IoRequest): unknown {
       }
     case 'exists':
       return fs.existsSync(req.path);
+    case 'tick':
+      return undefined;
   }
 }
 
@@ -195,6 +201,8 @@ async function answerAsync(req: IoRequest): Promise<unknown> {
       } catch {
         return false;
       }
+    case 'tick':
+      return undefined;
   }
 }
 
@@ -204,9 +212,28 @@ function runSync<T>(gen: Io<T>): T {
   return step.value;
 }
 
-async function runAsync<T>(gen: Io<T>): Promise<T> {
+/** Longest run of steps between two turns of the event loop (a promise resolving is not a turn: timers wait). */
+const SLICE_MS = 3;
+
+async function runAsync<T>(gen: Io<T>, onStretch?: (ms: number) => void): Promise<T> {
+  let sliceStart = performance.now();
+  let stretchStart = sliceStart;
   let step = gen.next();
-  while (!step.done) step = gen.next(await answerAsync(step.value));
+  while (!step.done) {
+    let answer: unknown;
+    if (step.value.op !== 'tick') {
+      onStretch?.(performance.now() - stretchStart);
+      answer = await answerAsync(step.value);
+      stretchStart = performance.now();
+    }
+    if (performance.now() - sliceStart > SLICE_MS) {
+      onStretch?.(performance.now() - stretchStart);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = stretchStart = performance.now();
+    }
+    step = gen.next(answer);
+  }
+  onStretch?.(performance.now() - stretchStart);
   return step.value;
 }
 
@@ -551,7 +578,7 @@ export function discoverProjects(workspaceFolders: readonly string[], options: D
  * const projects = await discoverProjectsAsync(['/src/shop'], { devScriptNames: ['dev'] });
  */
 export function discoverProjectsAsync(workspaceFolders: readonly string[], options: DiscoverOptions = {}): Promise<Project[]> {
-  return runAsync(discoverIo(workspaceFolders, options));
+  return runAsync(discoverIo(workspaceFolders, options), options.onStretch);
 }
 
 function* discoverIo(workspaceFolders: readonly string[], options: DiscoverOptions): Io<Project[]> {
@@ -600,6 +627,7 @@ function* discoverIo(workspaceFolders: readonly string[], options: DiscoverOptio
       const patterns = [...workspacePatterns(yield* pkgOf(dir))];
       const pnpmText = yield* readText(path.join(dir, 'pnpm-workspace.yaml'), logger);
       if (pnpmText !== undefined) patterns.push(...parsePnpmWorkspace(pnpmText));
+      yield { op: 'tick' };
       for (const pattern of patterns) {
         const negated = pattern.startsWith('!');
         for (const match of yield* expandWorkspaceGlobIo(dir, negated ? pattern.slice(1) : pattern)) {
@@ -623,6 +651,7 @@ function* discoverIo(workspaceFolders: readonly string[], options: DiscoverOptio
 
     const sorted = [...candidates].sort((a, b) => (a === workspaceFolder ? -1 : b === workspaceFolder ? 1 : a.localeCompare(b)));
     for (const folder of sorted) {
+      yield { op: 'tick' };
       if (seen.has(folder) || excluded.has(folder)) continue;
       const relativePath = settingKey(path.relative(workspaceFolder, folder));
       const setting = settings.get(relativePath);
