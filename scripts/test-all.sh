@@ -27,6 +27,7 @@ npx mocha --reporter spec 2>&1 | tee "$logdir/unit.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 if [ "${DEV_PORTS_SKIP_INTEGRATION:-}" != "1" ]; then
+  step "real frameworks from npm inside VS Code"; npm ci --prefix test/fixtures/frameworks-workspace --no-audit --no-fund --loglevel=error >/dev/null && DEV_PORTS_WORKSPACE=test/fixtures/frameworks-workspace DEV_PORTS_TEST_GREP='real frameworks' node test/integration/runTest.js 2>&1 | tee "$logdir/frameworks.log"; [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
   step "integration tests inside VS Code"
   node test/integration/runTest.js 2>&1 | tee "$logdir/integration.log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
