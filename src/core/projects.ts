@@ -6,8 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { InvalidInputError } from './errors';
-import { frameworkEnv, frameworkOfArgv, portFlagsForArgv, type Framework } from './frameworks';
-import { analyzeCommandLine, analyzeScript, type ProjectRole, type ResolvedServer } from './scriptResolver';
+import { frameworkEnv, frameworkOfArgv as frameworkOfServerArgv, portFlagsForArgv as serverPortFlags, type Framework } from './frameworks';
+import { analyzeCommandLine, analyzeScript, unwrapArgv, type ProjectRole, type ResolvedServer } from './scriptResolver';
 import { silentLogger, type Logger, type PortRange } from './types';
 import { assertValidPort, isValidPort } from './validate';
 
@@ -15,7 +15,30 @@ export type PackageManager = 'npm' | 'pnpm' | 'yarn' | 'bun';
 
 export type { Framework } from './frameworks';
 export type { ProjectRole } from './scriptResolver';
-export { frameworkOfArgv, portFlagsForArgv } from './frameworks';
+
+/**
+ * The framework a command starts (`dev-ports run -- …`), looking through wrappers such as `dotenv -e .env --`,
+ * `cross-env`, `npx` and `FOO=1`.
+ *
+ * @example
+ * frameworkOfArgv(['npx', 'vite', '--host']); // 'vite'
+ */
+export function frameworkOfArgv(argv: readonly string[]): Framework | undefined {
+  return frameworkOfServerArgv(unwrapArgv(argv).argv);
+}
+
+/**
+ * Flags to append to a command (`dev-ports run -- vite`) so its framework uses `port`, strictly where it can;
+ * empty when appended words would not reach it (dotenv without `--`), it reads PORT, or the port is pinned.
+ *
+ * @example
+ * portFlagsForArgv(['dotenv', '-e', '.env', '--', 'vite'], 3000); // ['--port', '3000', '--strictPort']
+ */
+export function portFlagsForArgv(argv: readonly string[], port: number): string[] {
+  assertValidPort(port);
+  const inner = unwrapArgv(argv);
+  return inner.passes ? serverPortFlags(inner.argv, port) : [];
+}
 
 /** One entry of the `devPorts.projects` setting (key: folder path relative to its workspace folder). */
 export interface ProjectSetting {
@@ -428,7 +451,7 @@ function frameworkFromDependencies(pkg: PackageJson | undefined): Framework | un
 /** The server of a script that takes port flags, and those flags. */
 function flagTarget(servers: readonly ResolvedServer[], port: number): { server: ResolvedServer; flags: string[] } | undefined {
   for (const server of servers) {
-    const flags = portFlagsForArgv(server.argv, port);
+    const flags = serverPortFlags(server.argv, port);
     if (flags.length > 0) return { server, flags };
   }
   return undefined;
@@ -688,7 +711,7 @@ function* discoverIo(workspaceFolders: readonly string[], options: DiscoverOptio
       if (setting?.command) {
         project.command = setting.command;
         const words = parseCommandLineFirst(setting.command);
-        framework = (words && frameworkOfArgv(words)) || framework;
+        framework = (words && frameworkOfServerArgv(words)) || framework;
       }
       framework = framework ?? frameworkFromDependencies(pkg);
       if (framework) project.framework = framework;

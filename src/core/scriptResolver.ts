@@ -368,4 +368,21 @@ export function analyzeCommandLine(line: string): ScriptAnalysis {
   return analyzeScript({ '': line }, '', 'npm');
 }
 
+/**
+ * A command's argv without its wrappers (`dotenv -e .env --`, `cross-env A=1`, `npx`, `FOO=1`), and whether words
+ * appended to the whole command still reach the unwrapped one.
+ *
+ * @example
+ * unwrapArgv(['dotenv', '-e', '.env', '--', 'vite']); // { argv: ['vite'], wrappers: ['dotenv', '-e', '.env', '--'], passes: true }
+ */
+export function unwrapArgv(argv: readonly string[]): { argv: string[]; wrappers: string[]; env: Record<string, string>; passes: boolean } {
+  const u = unwrap([...argv]);
+  if (u.shellLine !== undefined) {
+    const inner = splitShellWords(u.shellLine) ?? [];
+    const v = unwrap(inner);
+    return { argv: v.argv, wrappers: [...u.wrappers, ...v.wrappers], env: { ...u.env, ...v.env }, passes: v.passes };
+  }
+  return { argv: u.argv, wrappers: u.wrappers, env: u.env, passes: u.passes };
+}
+
 export { splitShellWords };

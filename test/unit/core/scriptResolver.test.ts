@@ -188,3 +188,19 @@ describe('devServerCommand through wrappers', () => {
     assert.deepStrictEqual(devServerCommand(q, 4000).args, ['run', 'storybook', '--', '-p', '4000', '--exact-port']);
   });
 });
+
+describe('portFlagsForArgv and frameworkOfArgv of projects.ts (dev-ports run -- …)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const projects = require('../../../src/core/projects') as typeof import('../../../src/core/projects');
+  it('look through wrappers', () => {
+    assert.strictEqual(projects.frameworkOfArgv(['npx', 'vite', '--host']), 'vite');
+    assert.strictEqual(projects.frameworkOfArgv(['cross-env-shell', 'rsbuild dev']), 'rsbuild');
+    assert.deepStrictEqual(projects.portFlagsForArgv(['dotenv', '-e', '.env', '--', 'vite'], 3000), ['--port', '3000', '--strictPort']);
+    assert.deepStrictEqual(projects.portFlagsForArgv(['FOO=1', 'rsbuild', 'dev'], 3000), ['--port', '3000', '--strict-port']);
+  });
+  it('add nothing where appended words would not reach the server, or for a bad port refuse', () => {
+    assert.deepStrictEqual(projects.portFlagsForArgv(['dotenv', '-e', '.env', 'vite'], 3000), []);
+    assert.deepStrictEqual(projects.portFlagsForArgv(['next', 'dev'], 3000), []);
+    assert.throws(() => projects.portFlagsForArgv(['vite'], 70000), /Port must be/);
+  });
+});
