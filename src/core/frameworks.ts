@@ -154,8 +154,8 @@ export const FRAMEWORKS: readonly FrameworkSpec[] = Object.freeze([
     pinned: PORT_PINS,
     onTakenPort: 'drifts',
     message: '[get-port] Unable to find an available port (tried N on any host). Using alternative port 3000.',
-    coverage: 'not covered',
-    checked: 'FIELD-NOTES: Nuxt 4.4 (message from there)',
+    coverage: 'captured output',
+    checked: 'nuxt 4.4.5 (fixtures)',
   },
   {
     id: 'astro',
@@ -167,8 +167,8 @@ export const FRAMEWORKS: readonly FrameworkSpec[] = Object.freeze([
     pinned: PORT_PINS,
     onTakenPort: 'drifts',
     message: '[vite] Port N is in use, trying another one...',
-    coverage: 'not covered',
-    checked: 'FIELD-NOTES: Astro 6.0 (needs Node ≥22.12; this machine has 20)',
+    coverage: 'captured output',
+    checked: 'astro 5.18.2 (fixtures; Astro 6 needs Node ≥22.12, this machine has 20)',
   },
   {
     id: 'angular',
@@ -184,8 +184,8 @@ export const FRAMEWORKS: readonly FrameworkSpec[] = Object.freeze([
     env: { NG_CLI_ANALYTICS: 'false', NG_FORCE_TTY: 'false' },
     onTakenPort: 'fails',
     message: "Port N is already in use. Use '--port' to specify a different port. (without NG_FORCE_TTY=false: Would you like to use a different port? (Y/n))",
-    coverage: 'not covered',
-    checked: '@angular/build 21.2.27 source (npm pack)',
+    coverage: 'captured output',
+    checked: '@angular/cli 21.2.28 (fixtures: the prompt, and NG_FORCE_TTY=false failing instead)',
   },
   {
     id: 'webpack',
@@ -339,8 +339,8 @@ export const FRAMEWORKS: readonly FrameworkSpec[] = Object.freeze([
     pinned: PORT_PINS,
     onTakenPort: 'fails',
     message: 'Port N is not available. Exiting because --exact-port was provided. (without it: Would you like to run Storybook on port N+1 instead?)',
-    coverage: 'not covered',
-    checked: 'storybook 10.6.7 source (npm pack)',
+    coverage: 'captured output',
+    checked: 'storybook 10.6.7 (fixtures: the prompt, and --exact-port failing instead)',
   },
   {
     id: 'expo',
