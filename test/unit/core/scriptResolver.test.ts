@@ -204,3 +204,19 @@ describe('portFlagsForArgv and frameworkOfArgv of projects.ts (dev-ports run -- 
     assert.throws(() => projects.portFlagsForArgv(['vite'], 70000), /Port must be/);
   });
 });
+
+describe('README framework table', () => {
+  it('has a row for every framework of FRAMEWORKS, with its coverage', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const fs = require('fs') as typeof import('fs');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const path = require('path') as typeof import('path');
+    const readme = fs.readFileSync(path.join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
+    for (const f of FRAMEWORKS) {
+      const row = readme.split('\n').find((l) => l.startsWith(`| ${f.name} |`));
+      assert.ok(row, `no README row for ${f.name}`);
+      assert.ok(row.includes(`| ${f.coverage} (${f.checked}) |`), `README row of ${f.id} does not say "${f.coverage} (${f.checked})"`);
+      if (f.strictFlag) assert.ok(row.includes(`\`${f.strictFlag}\``), `README row of ${f.id} lacks ${f.strictFlag}`);
+    }
+  });
+});
