@@ -253,8 +253,8 @@ export const FRAMEWORKS: readonly FrameworkSpec[] = Object.freeze([
     // avoids it in a terminal, so portTrouble() recognises the question.
     onTakenPort: 'prompts',
     message: 'Something is already running on port N. … Would you like to run the app on another port instead? (Y/n)',
-    coverage: 'not covered',
-    checked: 'react-dev-utils 12.0.1 source (npm pack)',
+    coverage: 'captured output',
+    checked: 'react-scripts 5.0.1 (fixtures; react-dev-utils 12.0.1 source)',
   },
   {
     id: 'vue-cli',
@@ -339,8 +339,8 @@ export const FRAMEWORKS: readonly FrameworkSpec[] = Object.freeze([
     pinned: PORT_PINS,
     onTakenPort: 'fails',
     message: 'Port N is not available. Exiting because --exact-port was provided. (without it: Would you like to run Storybook on port N+1 instead?)',
-    coverage: 'captured output',
-    checked: 'storybook 10.6.7 (fixtures: the prompt, and --exact-port failing instead)',
+    coverage: 'run for real',
+    checked: 'storybook 10.6.7 (integration; fixtures: the prompt, and --exact-port failing instead)',
   },
   {
     id: 'expo',

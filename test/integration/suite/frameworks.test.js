@@ -17,6 +17,8 @@ const APPS = [
   ['next-app', 'next dev (reads PORT)', 90000],
   ['rsbuild-app', 'rsbuild dev (ignores PORT: --port N --strict-port)', 45000],
   ['vitepress-app', 'vitepress dev docs (ignores PORT: --port N --strictPort)', 45000],
+  // Its only server script is `storybook`: discovered by that name, started with -p N --exact-port.
+  ['storybook-app', 'storybook dev (ignores PORT: -p N --exact-port)', 60000],
 ];
 
 function frameworksWorkspace() {

@@ -30,6 +30,7 @@ describe('real framework output (test/fixtures/frameworks)', () => {
     ['storybook-10.6.7', 'strict.txt', [], { kind: 'inUse', port: 4134 }],
     ['angular-21.2.28', 'prompt.txt', [], { kind: 'prompt', port: 4137 }],
     ['angular-21.2.28', 'inuse.txt', [], { kind: 'inUse', port: 4138 }],
+    ['cra-5.0.1', 'prompt.txt', [], { kind: 'prompt', port: 4141 }],
     ['express-5.3.0', 'ok.txt', [4121], undefined],
     // Express 5's hello-world on a taken port says it listens and exits 0: nothing in the text says otherwise.
     ['express-5.3.0', 'inuse.txt', [4122], undefined],
