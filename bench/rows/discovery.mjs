@@ -111,7 +111,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     `discovery on ${s.packageJsons} package.json files (${s.projects} projects, same result: ${s.sameResult}): ` +
       `sync ${s.syncTotalMedianMs.toFixed(1)} ms (blocks throughout), async ${s.asyncTotalMedianMs.toFixed(1)} ms total, ` +
       `longest synchronous stretch (CPU-bounded) ${s.asyncLongestStretchMaxMs.toFixed(2)} ms max / ${s.asyncLongestStretchMedianMs.toFixed(2)} ms median of 5 runs ` +
-      `(wall-clock gap max ${s.asyncLongestWallGapMaxMs.toFixed(2)} ms, event-loop delay max ${s.asyncLoopDelayMaxMs.toFixed(2)} ms; sync: ${s.syncLongestStretchMedianMs.toFixed(1)} ms); ` +
+      `(wall-clock gap max ${s.asyncLongestWallGapMaxMs.toFixed(2)} ms, event-loop delay max ${s.asyncLoopDelayMaxMs.toFixed(2)} ms; sync: ${s.syncLongestStretchMedianMs.toFixed(1)} ms)` +
       `; measured between its own awaits: ${s.insideMaxMs.toFixed(2)} ms max / ${s.insideMedianMs.toFixed(2)} ms median; ` +
       `goal ≤ 10 ms: ${s.insideMaxMs <= 10 ? 'met' : 'NOT met'} (load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores)`,
   );
