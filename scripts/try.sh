@@ -17,6 +17,34 @@ repo=$(pwd)
 
 say() { printf '[try] %s\n' "$*" >&2; }
 
+# Signals before the browser host runs (npm ci, the build, the first install take minutes): the step running
+# then is stopped with this script. Steps run as background children so a signal interrupts `wait` at once (a
+# foreground child would delay the trap until it ends); the exec at the end hands signals to try.js itself.
+child=
+stop_child() {
+  trap - INT TERM HUP
+  say "$1: stopping"
+  if [ -n "$child" ]; then
+    kill -TERM "$child" 2>/dev/null || true
+    # Its own children (npm's, the install's) in the same group as it when started with setsid below.
+    kill -TERM -- "-$child" 2>/dev/null || true
+    wait "$child" 2>/dev/null || true
+  fi
+  exit "$2"
+}
+trap 'stop_child SIGINT 130' INT
+trap 'stop_child SIGTERM 143' TERM
+trap 'stop_child SIGHUP 129' HUP
+# step <command...>: runs it in its own process group (setsid), waits, returns its status.
+step() {
+  setsid "$@" &
+  child=$!
+  local rc=0
+  wait "$child" || rc=$?
+  child=
+  return "$rc"
+}
+
 check=0
 web=0
 for arg in "$@"; do
@@ -40,10 +68,10 @@ fi
 
 if [ ! -d node_modules ]; then
   say "npm ci (first run)"
-  npm ci --no-audit --no-fund >&2
+  step npm ci --no-audit --no-fund >&2 || exit 1
 fi
 say "npm run build"
-if ! npm run build --silent >&2; then
+if ! step npm run build --silent >&2; then
   say "the build failed (see above); fix it, then run again"
   exit 1
 fi
@@ -67,8 +95,14 @@ if [ "$check" = 0 ] && [ "$web" = 0 ]; then
   fi
 fi
 # stdout carries only the URL banner (or "ok"): progress goes to stderr.
-bash scripts/install-test-host.sh >&2
+if ! step bash scripts/install-test-host.sh >&2; then
+  say "installing the browser host failed (see above)"
+  exit 1
+fi
 args=(--workspace="$workspace" --extension="$repo")
 [ "$check" = 1 ] && args=(--check "${args[@]}")
-# exec: Ctrl-C and `kill <pid of this script>` reach the Node process, which stops the server it started.
+# exec: Ctrl-C, `kill <pid of this script>` and npm's forwarded SIGINT/SIGTERM (package.json runs
+# `exec bash scripts/try.sh`, so npm's child is this process) reach the Node process, which stops the server,
+# everything it started, and removes what it created. It also stops when its parent goes away.
+trap - INT TERM HUP
 exec node test/host/try.js "${args[@]}"
