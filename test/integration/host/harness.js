@@ -323,4 +323,17 @@ function flatten(roots) {
   return out;
 }
 
-module.exports = { REPO, FIXTURE, Host, Window, waitFor, listening, holdPort, killListeners, copyWorkspace, freeRangePort, flatten };
+/**
+ * `it` for a test of behaviour another branch builds (named in `branches`): its title starts with
+ * `[needs merge: <branches>]`, and it runs only with DEV_PORTS_HOST_TESTS=all (else mocha lists it as pending), so
+ * this branch's `npm test` stays green and the coordinator runs it after merging.
+ * @param {string} branches
+ * @param {string} title
+ * @param {Mocha.Func} fn
+ */
+function itAfterMerge(branches, title, fn) {
+  const run = process.env.DEV_PORTS_HOST_TESTS === 'all' ? it : it.skip;
+  return run(`[needs merge: ${branches}] ${title}`, fn);
+}
+
+module.exports = { REPO, itAfterMerge, FIXTURE, Host, Window, waitFor, listening, holdPort, killListeners, copyWorkspace, freeRangePort, flatten };
