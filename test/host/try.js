@@ -232,6 +232,22 @@ async function check(url, extensionPath, home) {
   const labels = await rows.evaluateAll((els) => els.map((e) => (e.getAttribute('aria-label') || e.textContent || '').trim()));
   note(`Dev Ports view shows ${labels.length} row(s): ${labels.join(' | ')}`);
 
+  // As a person would, from the Command Palette: Stop Dev Server with nothing running says so in a notification.
+  // Without the smoke-test driver it shows as a toast (with it, messages only reach the notification center, unseen).
+  // (Start Dev Server is not in the palette in Restricted Mode: the manifest hides it while the folder is untrusted.)
+  const toasts = page.locator('.notification-toast-container .notification-toast');
+  const before = new Set(await toasts.allInnerTexts());
+  await runFromPalette(page, 'Dev Ports: Stop Dev Server');
+  /** @type {string | undefined} */
+  let shown;
+  for (const deadline = Date.now() + 30_000; !shown && Date.now() < deadline; await host.sleep(100)) {
+    shown = (await toasts.allInnerTexts()).find((text) => !before.has(text));
+  }
+  if (!shown) {
+    throw new Error('"Dev Ports: Stop Dev Server" with nothing running showed no notification toast: toasts do not show in this mode, or the command asked something else');
+  }
+  note(`a notification toast shows: "${shown.trim()}"`);
+
   const file = process.env.DEV_PORTS_TRY_SCREENSHOT;
   if (file) {
     // Tree rows fade in; give the icons a moment so the picture shows them.
@@ -239,6 +255,24 @@ async function check(url, extensionPath, home) {
     await page.screenshot({ path: path.resolve(file) });
     note(`screenshot saved to ${path.resolve(file)}`);
   }
+}
+
+/**
+ * Runs a command from the Command Palette with the keyboard, by its title as the palette shows it.
+ * @param {import('playwright-core').Page} page
+ * @param {string} title e.g. 'Dev Ports: Stop Dev Server'
+ */
+async function runFromPalette(page, title) {
+  await page.keyboard.press('F1');
+  await page.locator('.quick-input-widget input').waitFor({ state: 'visible', timeout: 10_000 });
+  await page.keyboard.type(title);
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  try {
+    await row.waitFor({ state: 'visible', timeout: 10_000 });
+  } catch {
+    throw new Error(`the Command Palette does not offer "${title}"`);
+  }
+  await page.keyboard.press('Enter');
 }
 
 async function main() {

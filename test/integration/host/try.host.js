@@ -37,6 +37,10 @@ describe('host: npm run try stops on a signal', function () {
   const tmps = [];
   /** @type {number[]} */
   const started = [];
+  // One cache folder for the three runs, as for a person who runs it again: the kept settings, state and the
+  // installed extension's link must work a second time.
+  const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'dev-ports-try-cache-'));
+  tmps.push(cache);
   after(() => {
     for (const pid of started) host.signal(pid, 'SIGKILL');
     for (const dir of tmps) fs.rmSync(dir, { recursive: true, force: true });
@@ -44,13 +48,14 @@ describe('host: npm run try stops on a signal', function () {
 
   for (const [target, sig] of /** @type {const} */ ([['npm', 'SIGTERM'], ['npm', 'SIGINT'], ['try.js', 'SIGTERM']])) {
     it(`${sig} to the ${target === 'npm' ? '`npm run try`' : 'try.js'} process stops try.js, the server and its extension host`, async () => {
+      // try.js keeps its settings under XDG_CACHE_HOME and runs the server with the real (here: temporary) HOME.
       const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dev-ports-try-signal-'));
       tmps.push(tmp);
       const port = await host.firstFreePort(8180, 8279);
       const env = {
         ...process.env,
         HOME: path.join(tmp, 'home'),
-        XDG_CACHE_HOME: path.join(tmp, 'cache'),
+        XDG_CACHE_HOME: cache,
         XDG_STATE_HOME: path.join(tmp, 'state'),
         XDG_DATA_HOME: path.join(tmp, 'data'),
         XDG_CONFIG_HOME: path.join(tmp, 'config'),
