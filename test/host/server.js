@@ -468,18 +468,35 @@ function installExtension(extensionsDir, extensionPath) {
     }
   }
   fs.symlinkSync(path.resolve(extensionPath), path.join(extensionsDir, `${id}-${manifest.version}`));
-  // VS Code keeps a list of what it installed (extensions.json); a stale entry for another version would win over the
-  // folder scan: drop the list's entries for this extension, VS Code adds the link back when it scans.
+  // VS Code keeps the list of installed extensions in extensions.json and ignores (and marks obsolete, in
+  // .obsolete) a folder the list does not name: write this extension's entry, as `--install-extension` does.
   const list = path.join(extensionsDir, 'extensions.json');
-  if (fs.existsSync(list)) {
+  /** @type {any[]} */
+  let entries = [];
+  try {
+    const parsed = JSON.parse(fs.readFileSync(list, 'utf8'));
+    if (Array.isArray(parsed)) entries = parsed;
+  } catch {
+    // No list yet (or not one we can read): start one.
+  }
+  const folder = path.join(extensionsDir, `${id}-${manifest.version}`);
+  entries = entries.filter((e) => !(e && e.identifier && String(e.identifier.id).toLowerCase() === id.toLowerCase()));
+  entries.push({
+    identifier: { id },
+    version: manifest.version,
+    location: { $mid: 1, path: folder, scheme: 'file' },
+    relativeLocation: `${id}-${manifest.version}`,
+  });
+  fs.writeFileSync(list, JSON.stringify(entries));
+  const obsolete = path.join(extensionsDir, '.obsolete');
+  if (fs.existsSync(obsolete)) {
     try {
-      const entries = JSON.parse(fs.readFileSync(list, 'utf8'));
-      if (Array.isArray(entries)) {
-        const kept = entries.filter((e) => !(e && e.identifier && String(e.identifier.id).toLowerCase() === id.toLowerCase()));
-        fs.writeFileSync(list, JSON.stringify(kept));
-      }
+      /** @type {Record<string, boolean>} */
+      const marks = JSON.parse(fs.readFileSync(obsolete, 'utf8'));
+      for (const key of Object.keys(marks)) if (key.toLowerCase().startsWith(`${id.toLowerCase()}-`)) delete marks[key];
+      fs.writeFileSync(obsolete, JSON.stringify(marks));
     } catch {
-      // Not ours to repair.
+      fs.rmSync(obsolete, { force: true });
     }
   }
   return id;
