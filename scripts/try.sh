@@ -10,7 +10,8 @@
 #   --web    use the browser-based host even when a desktop VS Code is available.
 # Environment: DEV_PORTS_TRY_PORT (default: first free port from 8080), DEV_PORTS_TRY_SCREENSHOT,
 #   DEV_PORTS_TRY_TIMEOUT_MS (--check: how long to wait for the extension, default 120000),
-#   DEV_PORTS_TRY_DEBUG=1 (print the server's and the workbench's logs). See test/host/README.md.
+#   DEV_PORTS_TRY_DEBUG=1 (print the server's and the workbench's logs), DEV_PORTS_TRY_SKIP_BUILD=1 (use dist/ as
+#   built, for tests that just built). See test/host/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -51,7 +52,7 @@ for arg in "$@"; do
   case "$arg" in
     --check) check=1 ;;
     --web) web=1 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) say "unknown option: $arg (use --check, --web or --help)"; exit 2 ;;
   esac
 done
@@ -66,14 +67,18 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
-if [ ! -d node_modules ]; then
+if [ "${DEV_PORTS_TRY_SKIP_BUILD:-}" = 1 ] && [ -f dist/extension.js ]; then
+  say "DEV_PORTS_TRY_SKIP_BUILD=1: using the build in dist/"
+elif [ ! -d node_modules ]; then
   say "npm ci (first run)"
   step npm ci --no-audit --no-fund >&2 || exit 1
 fi
-say "npm run build"
-if ! step npm run build --silent >&2; then
-  say "the build failed (see above); fix it, then run again"
-  exit 1
+if [ "${DEV_PORTS_TRY_SKIP_BUILD:-}" != 1 ] || [ ! -f dist/extension.js ]; then
+  say "npm run build"
+  if ! step npm run build --silent >&2; then
+    say "the build failed (see above); fix it, then run again"
+    exit 1
+  fi
 fi
 
 workspace="$repo/samples/monorepo"

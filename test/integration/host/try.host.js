@@ -41,7 +41,10 @@ describe('host: npm run try stops on a signal', function () {
   // installed extension's link must work a second time.
   const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'dev-ports-try-cache-'));
   tmps.push(cache);
-  after(() => {
+  after(async () => {
+    // What a failed case left running: SIGTERM first, so try.js removes its temporary folders.
+    for (const pid of started) host.signal(pid, 'SIGTERM');
+    await host.sleep(3000);
     for (const pid of started) host.signal(pid, 'SIGKILL');
     for (const dir of tmps) fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -61,8 +64,14 @@ describe('host: npm run try stops on a signal', function () {
         XDG_CONFIG_HOME: path.join(tmp, 'config'),
         DEV_PORTS_HOME: path.join(tmp, 'ledger'),
         DEV_PORTS_TRY_PORT: String(port),
+        // npm test built just before; a build per run would only make the test slower.
+        DEV_PORTS_TRY_SKIP_BUILD: '1',
+        // What try.js creates in the temporary folder (its IPC runtime folder) must be gone after it stops.
+        TMPDIR: path.join(tmp, 'tmpdir'),
+        XDG_RUNTIME_DIR: '',
       };
       fs.mkdirSync(env.HOME, { recursive: true });
+      fs.mkdirSync(env.TMPDIR, { recursive: true });
       // Its own process group, so whatever happens the after hook can kill what this test started.
       const npm = childProcess.spawn('npm', ['run', '--silent', 'try', '--', '--web'], { cwd: REPO, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
       const npmPid = /** @type {number} */ (npm.pid);
@@ -97,6 +106,8 @@ describe('host: npm run try stops on a signal', function () {
         const code = await Promise.race([exited, host.sleep(10000).then(() => 'still running')]);
         assert.notEqual(code, 'still running', 'npm exits');
         assert.equal(await listening(port), false, `port ${port} is free`);
+        const left = fs.readdirSync(env.TMPDIR).filter((n) => n.startsWith('dev-ports-try-'));
+        assert.deepEqual(left, [], 'try.js removed its temporary folders');
       } finally {
         await browser.stop();
       }

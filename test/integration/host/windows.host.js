@@ -55,8 +55,12 @@ describe('host: window reload and a second window', function () {
     const project = nodes.find((n) => n.kind === 'project' && n.projectId === web && n.port === port);
     assert.ok(project, `the second window lists web on ${port}: ${JSON.stringify(nodes.map(summary))}`);
     assert.notEqual(project.managed, true, 'the second window did not start it');
-    // Said as the first window's: its row names the other window (INTERFACES.md: ownerIsThisWindow false).
-    assert.match(JSON.stringify(project), /window/i, `the row says it runs in another window: ${JSON.stringify(summary(project))}`);
+    // Said as the first window's: its row names the other window and its extension host's PID, the reservation's
+    // owner in the ledger (INTERFACES.md: owner { pid, kind: 'vscode' }, ownerIsThisWindow false; branch ui's row
+    // says `another window (PID 4242)`).
+    const said = [project.reservedBy, project.note, project.description].filter(Boolean).join(' | ');
+    assert.match(said, /window/i, `the row says it runs in another window: ${JSON.stringify(summary(project))}`);
+    assert.match(said, new RegExp(`PID ${first.pid}\\b`), `the row names the first window's PID ${first.pid}: ${said}`);
     // And the first window still has it as its own.
     const mine = (await first.tree()).find((/** @type {any} */ r) => r.kind === 'project' && r.projectId === web);
     assert.ok(mine && mine.port === port, 'the first window still lists web on its port');
@@ -87,5 +91,5 @@ describe('host: window reload and a second window', function () {
 
 /** @param {any} n */
 function summary(n) {
-  return { kind: n.kind, label: n.label || n.name, projectId: n.projectId, port: n.port, state: n.state, note: n.note, managed: n.managed, parent: n.parent && (n.parent.label || n.parent.kind) };
+  return { kind: n.kind, label: n.label || n.name, projectId: n.projectId, port: n.port, state: n.state, note: n.note, reservedBy: n.reservedBy, description: n.description, managed: n.managed, parent: n.parent && (n.parent.label || n.parent.kind) };
 }
