@@ -332,8 +332,10 @@ function flatten(roots) {
  * @param {Mocha.Func} fn
  */
 function itAfterMerge(branches, title, fn) {
-  const run = process.env.DEV_PORTS_HOST_TESTS === 'all' ? it : it.skip;
-  return run(`[needs merge: ${branches}] ${title}`, fn);
+  return (afterMerge ? it : it.skip)(`[needs merge: ${branches}] ${title}`, fn);
 }
 
-module.exports = { REPO, itAfterMerge, FIXTURE, Host, Window, waitFor, listening, holdPort, killListeners, copyWorkspace, freeRangePort, flatten };
+/** True when the tests that need another branch's work run (DEV_PORTS_HOST_TESTS=all); see itAfterMerge(). */
+const afterMerge = process.env.DEV_PORTS_HOST_TESTS === 'all';
+
+module.exports = { REPO, afterMerge, itAfterMerge, FIXTURE, Host, Window, waitFor, listening, holdPort, killListeners, copyWorkspace, freeRangePort, flatten };
