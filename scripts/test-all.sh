@@ -37,7 +37,7 @@ if [ "${DEV_PORTS_SKIP_INTEGRATION:-}" != "1" ]; then
 
   # Host-level proofs in the browser VS Code as a person has it (no smoke-test driver: toasts show): the conflict
   # toast and its buttons, an untrusted workspace, `npm run try` stopping on a signal, a window reload and a second
-  # window (those two need the ext/ui merge; DEV_PORTS_HOST_TESTS=all runs them). test/integration/host/README.md.
+  # window (those two need branch ext merged; DEV_PORTS_HOST_TESTS=all runs them). test/integration/host/README.md.
   step "host-level tests (test/integration/host)"
   bash test/integration/host/run.sh 2>&1 | tee "$logdir/host.log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
