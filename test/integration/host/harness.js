@@ -84,23 +84,38 @@ function killListeners() {
 }
 
 /**
- * A copy of the fixture workspace (test/fixtures/workspace: apps web, api, …; range 43100–43199) in `dir`, so tests
- * may add files. `apps/web` gets the same range in its own `.vscode/settings.json`, for a window opened on it.
+ * The port range of the workspaces here: not the fixture's 43100–43199, which the in-host integration tests (run
+ * alongside on a shared machine) use.
+ */
+const RANGE = { start: 47300, end: 47399 };
+
+/**
+ * A copy of the fixture workspace (test/fixtures/workspace: apps web, api, …) in `dir`, so tests may add files, with
+ * the range {@link RANGE}. `apps/web` gets the same settings in its own `.vscode/settings.json`, for a window opened
+ * on it.
  * @param {string} dir
  * @returns {string}
  */
 function copyWorkspace(dir) {
   fs.cpSync(FIXTURE, dir, { recursive: true });
-  const settings = fs.readFileSync(path.join(dir, '.vscode', 'settings.json'), 'utf8');
+  const settings = JSON.stringify(
+    { 'devPorts.portRange.start': RANGE.start, 'devPorts.portRange.end': RANGE.end, 'devPorts.killGracePeriodMs': 1000 },
+    null,
+    2,
+  );
+  fs.writeFileSync(path.join(dir, '.vscode', 'settings.json'), settings);
   fs.mkdirSync(path.join(dir, 'apps', 'web', '.vscode'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'apps', 'web', '.vscode', 'settings.json'), settings);
   return dir;
 }
 
-/** A free port of the fixture's range, from 43150 up (the allocator hands out 43100 and up first). */
-async function freeRangePort(from = 43150) {
-  for (let port = from; port <= 43199; port++) if (await host.portIsFree(port)) return port;
-  throw new Error('no free port left in 43150-43199');
+/**
+ * A free port of the range, from `offset` above its start up (the allocator hands out the first ports first).
+ * @param {number} [offset]
+ */
+async function freeRangePort(offset = 50) {
+  for (let port = RANGE.start + offset; port <= RANGE.end; port++) if (await host.portIsFree(port)) return port;
+  throw new Error(`no free port left in ${RANGE.start + offset}-${RANGE.end}`);
 }
 
 /**
@@ -338,4 +353,4 @@ function itAfterMerge(branches, title, fn) {
 /** True when the tests that need another branch's work run (DEV_PORTS_HOST_TESTS=all); see itAfterMerge(). */
 const afterMerge = process.env.DEV_PORTS_HOST_TESTS === 'all';
 
-module.exports = { REPO, afterMerge, itAfterMerge, FIXTURE, Host, Window, waitFor, listening, holdPort, killListeners, copyWorkspace, freeRangePort, flatten };
+module.exports = { REPO, RANGE, afterMerge, itAfterMerge, FIXTURE, Host, Window, waitFor, listening, holdPort, killListeners, copyWorkspace, freeRangePort, flatten };

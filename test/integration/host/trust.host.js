@@ -50,7 +50,7 @@ describe('host: an untrusted workspace', function () {
   });
 
   it('lists the projects and a listener in the range, and frees its port', async () => {
-    const port = await freeRangePort(43170);
+    const port = await freeRangePort(70);
     const holder = await holdPort(port);
     const nodes = await waitFor(async () => {
       const all = flatten(await win.tree());
@@ -64,7 +64,7 @@ describe('host: an untrusted workspace', function () {
     const result = await win.command('devPorts.freePort', { port, force: true });
     assert.equal(result.free, true, `freed: ${JSON.stringify(result)}`);
     assert.ok(result.killedPids.includes(holder));
-    assert.equal(await listening(port), false);
-    assert.equal(host.alive(holder), false);
+    assert.equal(host.alive(holder), false, 'the holder was stopped');
+    assert.equal(await listening(port), false, `port ${port} is free`);
   });
 });
