@@ -41,11 +41,16 @@ describe('host: npm run try stops on a signal', function () {
   // installed extension's link must work a second time.
   const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'dev-ports-try-cache-'));
   tmps.push(cache);
+  /** The `npm run try` processes started (each leads its own group). */
+  /** @type {number[]} */
+  const npms = [];
   after(async () => {
-    // What a failed case left running: SIGTERM first, so try.js removes its temporary folders.
-    for (const pid of started) host.signal(pid, 'SIGTERM');
+    // What a failed case left running. Read the trees first: the VS Code server runs in its own process group,
+    // which a signal to npm's group misses. SIGTERM first, so try.js removes its temporary folders.
+    for (const npm of npms) started.push(...host.descendants(npm));
+    for (const pid of [...npms.map((p) => -p), ...started]) host.signal(pid, 'SIGTERM');
     await host.sleep(3000);
-    for (const pid of started) host.signal(pid, 'SIGKILL');
+    for (const pid of [...npms.map((p) => -p), ...started]) host.signal(pid, 'SIGKILL');
     for (const dir of tmps) fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -75,7 +80,7 @@ describe('host: npm run try stops on a signal', function () {
       // Its own process group, so whatever happens the after hook can kill what this test started.
       const npm = childProcess.spawn('npm', ['run', '--silent', 'try', '--', '--web'], { cwd: REPO, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
       const npmPid = /** @type {number} */ (npm.pid);
-      started.push(-npmPid);
+      npms.push(npmPid);
       let out = '';
       let err = '';
       npm.stdout.on('data', (d) => (out += d));
