@@ -113,6 +113,9 @@ describe('host: npm run try stops on a signal', function () {
         assert.equal(await listening(port), false, `port ${port} is free`);
         const left = fs.readdirSync(env.TMPDIR).filter((n) => n.startsWith('dev-ports-try-'));
         assert.deepEqual(left, [], 'try.js removed its temporary folders');
+        // All gone: forget their PIDs, which the kernel may hand to other processes now.
+        started.length = 0;
+        npms.splice(npms.indexOf(npmPid), 1);
       } finally {
         await browser.stop();
       }
