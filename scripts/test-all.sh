@@ -36,6 +36,13 @@ if [ "${DEV_PORTS_SKIP_INTEGRATION:-}" != "1" ]; then
   step "try it (npm run try -- --check)"
   if bash scripts/try.sh --check --web; then echo "  1 passing (try it)" >> "$logdir/try.log"; else echo "  1 failing (try it)" >> "$logdir/try.log"; status=1; fi
 
+  # Host-level proofs in the browser VS Code as a person has it (no smoke-test driver: toasts show): the conflict
+  # toast and its buttons, an untrusted workspace, `npm run try` stopping on a signal, a window reload and a second
+  # window (those two need branch ext merged; DEV_PORTS_HOST_TESTS=all runs them). test/integration/host/README.md.
+  step "host-level tests (test/integration/host)"
+  bash test/integration/host/run.sh 2>&1 | tee "$logdir/host.log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
   step "package (npm run package, then code --install-extension)"
   bash scripts/check-package.sh 2>&1 | tee "$logdir/package.log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1

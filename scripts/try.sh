@@ -10,12 +10,41 @@
 #   --web    use the browser-based host even when a desktop VS Code is available.
 # Environment: DEV_PORTS_TRY_PORT (default: first free port from 8080), DEV_PORTS_TRY_SCREENSHOT,
 #   DEV_PORTS_TRY_TIMEOUT_MS (--check: how long to wait for the extension, default 120000),
-#   DEV_PORTS_TRY_DEBUG=1 (print the server's and the workbench's logs). See test/host/README.md.
+#   DEV_PORTS_TRY_DEBUG=1 (print the server's and the workbench's logs), DEV_PORTS_TRY_SKIP_BUILD=1 (use dist/ as
+#   built, for tests that just built). See test/host/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 
 say() { printf '[try] %s\n' "$*" >&2; }
+
+# Signals before the browser host runs (npm ci, the build, the first install take minutes): the step running
+# then is stopped with this script. Steps run as background children so a signal interrupts `wait` at once (a
+# foreground child would delay the trap until it ends); the exec at the end hands signals to try.js itself.
+child=
+stop_child() {
+  trap - INT TERM HUP
+  say "$1: stopping"
+  if [ -n "$child" ]; then
+    kill -TERM "$child" 2>/dev/null || true
+    # Its own children (npm's, the install's) in the same group as it when started with setsid below.
+    kill -TERM -- "-$child" 2>/dev/null || true
+    wait "$child" 2>/dev/null || true
+  fi
+  exit "$2"
+}
+trap 'stop_child SIGINT 130' INT
+trap 'stop_child SIGTERM 143' TERM
+trap 'stop_child SIGHUP 129' HUP
+# step <command...>: runs it in its own process group (setsid), waits, returns its status.
+step() {
+  setsid "$@" &
+  child=$!
+  local rc=0
+  wait "$child" || rc=$?
+  child=
+  return "$rc"
+}
 
 check=0
 web=0
@@ -23,7 +52,7 @@ for arg in "$@"; do
   case "$arg" in
     --check) check=1 ;;
     --web) web=1 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) say "unknown option: $arg (use --check, --web or --help)"; exit 2 ;;
   esac
 done
@@ -38,14 +67,18 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
-if [ ! -d node_modules ]; then
+if [ "${DEV_PORTS_TRY_SKIP_BUILD:-}" = 1 ] && [ -f dist/extension.js ]; then
+  say "DEV_PORTS_TRY_SKIP_BUILD=1: using the build in dist/"
+elif [ ! -d node_modules ]; then
   say "npm ci (first run)"
-  npm ci --no-audit --no-fund >&2
+  step npm ci --no-audit --no-fund >&2 || exit 1
 fi
-say "npm run build"
-if ! npm run build --silent >&2; then
-  say "the build failed (see above); fix it, then run again"
-  exit 1
+if [ "${DEV_PORTS_TRY_SKIP_BUILD:-}" != 1 ] || [ ! -f dist/extension.js ]; then
+  say "npm run build"
+  if ! step npm run build --silent >&2; then
+    say "the build failed (see above); fix it, then run again"
+    exit 1
+  fi
 fi
 
 workspace="$repo/samples/monorepo"
@@ -67,8 +100,14 @@ if [ "$check" = 0 ] && [ "$web" = 0 ]; then
   fi
 fi
 # stdout carries only the URL banner (or "ok"): progress goes to stderr.
-bash scripts/install-test-host.sh >&2
+if ! step bash scripts/install-test-host.sh >&2; then
+  say "installing the browser host failed (see above)"
+  exit 1
+fi
 args=(--workspace="$workspace" --extension="$repo")
 [ "$check" = 1 ] && args=(--check "${args[@]}")
-# exec: Ctrl-C and `kill <pid of this script>` reach the Node process, which stops the server it started.
+# exec: Ctrl-C, `kill <pid of this script>` and npm's forwarded SIGINT/SIGTERM (package.json runs
+# `exec bash scripts/try.sh`, so npm's child is this process) reach the Node process, which stops the server,
+# everything it started, and removes what it created. It also stops when its parent goes away.
+trap - INT TERM HUP
 exec node test/host/try.js "${args[@]}"

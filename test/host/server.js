@@ -261,12 +261,13 @@ function killProcessesNaming(text) {
 
 /**
  * Writes `settings` into `<userDataDir>/User/settings.json`, keeping what is already there (a person's own
- * changes survive between runs of `npm run try`).
+ * changes survive between runs of `npm run try`), unless `override` says these values win.
  * @example writeUserSettings(userDataDir, QUIET_SETTINGS);
  * @param {string} userDataDir
  * @param {Record<string, unknown>} settings
+ * @param {{ override?: boolean }} [options]
  */
-function writeUserSettings(userDataDir, settings) {
+function writeUserSettings(userDataDir, settings, options = {}) {
   const file = path.join(userDataDir, 'User', 'settings.json');
   fs.mkdirSync(path.dirname(file), { recursive: true });
   /** @type {Record<string, unknown>} */
@@ -279,7 +280,8 @@ function writeUserSettings(userDataDir, settings) {
       return;
     }
   }
-  fs.writeFileSync(file, JSON.stringify({ ...settings, ...current }, null, 2));
+  const merged = options.override ? { ...current, ...settings } : { ...settings, ...current };
+  fs.writeFileSync(file, JSON.stringify(merged, null, 2));
 }
 
 /**
@@ -309,6 +311,11 @@ function serverEnv(base, overrides) {
  * @property {string} cwd
  * @property {number} [port]  Bind exactly this port; without it, a free one (retried if taken meanwhile).
  * @property {(chunk: string) => void} [onOutput]  Receives the server's stdout and stderr.
+ * @property {boolean} [smokeTestDriver]  Default true: the workbench reads the `payload` URL parameter (tests in
+ *   development mode) but never shows notification toasts. False: what a person has (toasts shown, no payload; the
+ *   extension must be installed in `extensionsDir`, see installExtension()).
+ * @property {boolean} [workspaceTrust]  Default false (`--disable-workspace-trust`). True: Workspace Trust is on, so a
+ *   folder is untrusted until someone trusts it (restricted mode).
  */
 
 /**
@@ -351,10 +358,10 @@ async function startServer(options) {
       '--extensions-dir', options.extensionsDir,
       '--disable-telemetry',
       '--disable-update-check',
-      '--disable-workspace-trust',
+      ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']),
       '--disable-getting-started-override',
       '--ignore-last-opened',
-      '--vscode-option', 'enable-smoke-test-driver',
+      ...(options.smokeTestDriver === false ? [] : ['--vscode-option', 'enable-smoke-test-driver']),
     ];
     const child = childProcess.spawn(NODE24, args, {
       cwd: options.cwd,
@@ -417,25 +424,82 @@ process.on('exit', () => {
 });
 
 /**
- * The workbench URL that opens `folder` with the extensions at `extensionDevelopmentPaths` loaded in
- * development mode, and runs the tests at `extensionTestsPath` when given. The `vscode-remote://`
- * authority must be the host:port the browser uses: through an SSH tunnel, forward the same port number.
+ * The workbench URL that opens `folder`. With `extensionDevelopmentPaths` (smoke-test-driver mode only) the
+ * extensions there load in development mode, and the tests at `extensionTestsPath` run when given; without them the
+ * URL carries no payload and the workbench runs the extensions installed in the server's extensions folder, as a
+ * person's does. The `vscode-remote://` authority must be the host:port the browser uses: through an SSH tunnel,
+ * forward the same port number.
+ * @example workbenchUrl({ port: 8080, folder: '/repo/samples/monorepo' }) // 'http://127.0.0.1:8080/?folder=%2Frepo%2Fsamples%2Fmonorepo'
  * @example workbenchUrl({ port: 8080, folder: '/repo/samples/monorepo', extensionDevelopmentPaths: ['/repo'] })
  * // 'http://127.0.0.1:8080/?folder=%2Frepo%2Fsamples%2Fmonorepo&payload=%5B%5B%22extensionDevelopmentPath%22…'
- * @param {{ port: number, folder?: string, extensionDevelopmentPaths: string[], extensionTestsPath?: string }} options
+ * @param {{ port: number, folder?: string, extensionDevelopmentPaths?: string[], extensionTestsPath?: string }} options
  * @returns {string}
  */
 function workbenchUrl(options) {
   const authority = `127.0.0.1:${options.port}`;
-  /** @type {[string, string][]} */
-  const payload = options.extensionDevelopmentPaths.map((p) => ['extensionDevelopmentPath', `vscode-remote://${authority}${p}`]);
-  if (options.extensionTestsPath) payload.push(['extensionTestsPath', `vscode-remote://${authority}${options.extensionTestsPath}`]);
-  payload.push(['skipWelcome', 'true']);
-  const query = [
-    ...(options.folder ? [`folder=${encodeURIComponent(options.folder)}`] : []),
-    `payload=${encodeURIComponent(JSON.stringify(payload))}`,
-  ].join('&');
-  return `http://${authority}/?${query}`;
+  const query = options.folder ? [`folder=${encodeURIComponent(options.folder)}`] : [];
+  const dev = options.extensionDevelopmentPaths || [];
+  if (dev.length || options.extensionTestsPath) {
+    /** @type {[string, string][]} */
+    const payload = dev.map((p) => ['extensionDevelopmentPath', `vscode-remote://${authority}${p}`]);
+    if (options.extensionTestsPath) payload.push(['extensionTestsPath', `vscode-remote://${authority}${options.extensionTestsPath}`]);
+    payload.push(['skipWelcome', 'true']);
+    query.push(`payload=${encodeURIComponent(JSON.stringify(payload))}`);
+  }
+  return `http://${authority}/${query.length ? `?${query.join('&')}` : ''}`;
+}
+
+/**
+ * Installs the extension at `extensionPath` into a VS Code extensions folder as a person's install would name it,
+ * `<publisher>.<name>-<version>`: a symbolic link to the folder (so a rebuild is picked up by a reload). Links of other
+ * versions of the same extension are removed first. Returns the extension's id (`publisher.name`).
+ * @example installExtension('/tmp/x/extensions', '/repo') // 'dev-ports.dev-ports' (link dev-ports.dev-ports-0.1.0 -> /repo)
+ * @param {string} extensionsDir
+ * @param {string} extensionPath
+ * @returns {string}
+ */
+function installExtension(extensionsDir, extensionPath) {
+  const manifest = JSON.parse(fs.readFileSync(path.join(extensionPath, 'package.json'), 'utf8'));
+  const id = `${manifest.publisher}.${manifest.name}`;
+  fs.mkdirSync(extensionsDir, { recursive: true });
+  for (const entry of fs.readdirSync(extensionsDir)) {
+    if (entry.startsWith(`${id}-`) && fs.lstatSync(path.join(extensionsDir, entry)).isSymbolicLink()) {
+      fs.rmSync(path.join(extensionsDir, entry));
+    }
+  }
+  fs.symlinkSync(path.resolve(extensionPath), path.join(extensionsDir, `${id}-${manifest.version}`));
+  // VS Code keeps the list of installed extensions in extensions.json and ignores (and marks obsolete, in
+  // .obsolete) a folder the list does not name: write this extension's entry, as `--install-extension` does.
+  const list = path.join(extensionsDir, 'extensions.json');
+  /** @type {any[]} */
+  let entries = [];
+  try {
+    const parsed = JSON.parse(fs.readFileSync(list, 'utf8'));
+    if (Array.isArray(parsed)) entries = parsed;
+  } catch {
+    // No list yet (or not one we can read): start one.
+  }
+  const folder = path.join(extensionsDir, `${id}-${manifest.version}`);
+  entries = entries.filter((e) => !(e && e.identifier && String(e.identifier.id).toLowerCase() === id.toLowerCase()));
+  entries.push({
+    identifier: { id },
+    version: manifest.version,
+    location: { $mid: 1, path: folder, scheme: 'file' },
+    relativeLocation: `${id}-${manifest.version}`,
+  });
+  fs.writeFileSync(list, JSON.stringify(entries));
+  const obsolete = path.join(extensionsDir, '.obsolete');
+  if (fs.existsSync(obsolete)) {
+    try {
+      /** @type {Record<string, boolean>} */
+      const marks = JSON.parse(fs.readFileSync(obsolete, 'utf8'));
+      for (const key of Object.keys(marks)) if (key.toLowerCase().startsWith(`${id.toLowerCase()}-`)) delete marks[key];
+      fs.writeFileSync(obsolete, JSON.stringify(marks));
+    } catch {
+      fs.rmSync(obsolete, { force: true });
+    }
+  }
+  return id;
 }
 
 /**
@@ -530,6 +594,7 @@ module.exports = {
   descendants,
   firstFreePort,
   freePort,
+  installExtension,
   killProcessesNaming,
   killTreeNow,
   launchBrowser,

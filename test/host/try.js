@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The browser half of `npm run try` (scripts/try.sh): runs the VS Code server from code-server with
-// this extension loaded in development mode and prints the URL to open. With --check it opens that
-// URL in headless Chromium instead, waits until the extension is active, saves a screenshot when
-// DEV_PORTS_TRY_SCREENSHOT is set, prints "ok" and stops. See test/host/README.md.
+// The browser half of `npm run try` (scripts/try.sh): runs the VS Code server from code-server as a
+// person has it (the built extension installed in the server's extensions folder, no test payload, no
+// smoke-test driver, so notifications show as toasts; Workspace Trust on) and prints the URL to open.
+// With --check it opens that URL in headless Chromium instead, waits until the extension is active,
+// saves a screenshot when DEV_PORTS_TRY_SCREENSHOT is set, prints "ok" and stops. See test/host/README.md.
 //
 //   node test/host/try.js [--check] [--workspace=<folder>] [--extension=<folder>]
 'use strict';
@@ -162,6 +163,8 @@ async function start(where) {
       return await host.startServer({
         ...where,
         port,
+        smokeTestDriver: false,
+        workspaceTrust: true,
         onOutput: (text) => {
           if (DEBUG) process.stderr.write(`[server] ${text}`);
         },
@@ -190,13 +193,11 @@ async function check(url, extensionPath, home) {
   const page = await state.browser.browser.newPage({ viewport: { width: 1400, height: 900 } });
   /** @type {string[]} */
   const problems = [];
-  // The workbench logs through these in smoke-test-driver mode; keep its errors for a failure report.
-  await page.exposeFunction('codeAutomationLog', (/** @type {string} */ level, /** @type {unknown} */ message) => {
-    const text = String(message);
-    if (DEBUG) process.stderr.write(`[workbench ${level}] ${text}\n`);
-    if (level === 'error') problems.push(text.split('\n')[0].slice(0, 300));
+  // Without the smoke-test driver the workbench logs to the page's console; keep its errors for a failure report.
+  page.on('console', (msg) => {
+    if (DEBUG) process.stderr.write(`[workbench ${msg.type()}] ${msg.text()}\n`);
+    if (msg.type() === 'error') problems.push(msg.text().split('\n')[0].slice(0, 300));
   });
-  await page.exposeFunction('codeAutomationExit', () => {});
   await page.goto(url);
 
   const item = page.locator(`.statusbar-item[id^="${extensionId}."]`).first();
@@ -216,6 +217,10 @@ async function check(url, extensionPath, home) {
   }
   const statusText = (await item.innerText()).trim();
   note(`extension active: status bar shows "${statusText}"`);
+  // Workspace Trust is on and nobody trusted the folder: the workbench says so in the status bar.
+  const restricted = await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).count();
+  if (!restricted) throw new Error('Workspace Trust is not on: the status bar shows no "Restricted Mode" item for the untrusted folder');
+  note('Workspace Trust is on: the folder opened in Restricted Mode');
 
   await item.click();
   const rows = page.locator('[id="workbench.view.extension.devPorts"] .monaco-list-row');
@@ -227,6 +232,22 @@ async function check(url, extensionPath, home) {
   const labels = await rows.evaluateAll((els) => els.map((e) => (e.getAttribute('aria-label') || e.textContent || '').trim()));
   note(`Dev Ports view shows ${labels.length} row(s): ${labels.join(' | ')}`);
 
+  // As a person would, from the Command Palette: Stop Dev Server with nothing running says so in a notification.
+  // Without the smoke-test driver it shows as a toast (with it, messages only reach the notification center, unseen).
+  // (Start Dev Server is not in the palette in Restricted Mode: the manifest hides it while the folder is untrusted.)
+  const toasts = page.locator('.notification-toast-container .notification-toast');
+  const before = new Set(await toasts.allInnerTexts());
+  await runFromPalette(page, 'Dev Ports: Stop Dev Server');
+  /** @type {string | undefined} */
+  let shown;
+  for (const deadline = Date.now() + 30_000; !shown && Date.now() < deadline; await host.sleep(100)) {
+    shown = (await toasts.allInnerTexts()).find((text) => !before.has(text));
+  }
+  if (!shown) {
+    throw new Error('"Dev Ports: Stop Dev Server" with nothing running showed no notification toast: toasts do not show in this mode, or the command asked something else');
+  }
+  note(`a notification toast shows: "${shown.trim()}"`);
+
   const file = process.env.DEV_PORTS_TRY_SCREENSHOT;
   if (file) {
     // Tree rows fade in; give the icons a moment so the picture shows them.
@@ -236,15 +257,38 @@ async function check(url, extensionPath, home) {
   }
 }
 
+/**
+ * Runs a command from the Command Palette with the keyboard, by its title as the palette shows it.
+ * @param {import('playwright-core').Page} page
+ * @param {string} title e.g. 'Dev Ports: Stop Dev Server'
+ */
+async function runFromPalette(page, title) {
+  await page.keyboard.press('F1');
+  await page.locator('.quick-input-widget input').waitFor({ state: 'visible', timeout: 10_000 });
+  await page.keyboard.type(title);
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  try {
+    await row.waitFor({ state: 'visible', timeout: 10_000 });
+  } catch {
+    throw new Error(`the Command Palette does not offer "${title}"`);
+  }
+  await page.keyboard.press('Enter');
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const missing = host.missingPieces();
   if (missing) throw new UsageError(missing);
   const where = layout(args.check);
   host.writeUserSettings(where.userDataDir, host.QUIET_SETTINGS);
+  // QUIET_SETTINGS turns Workspace Trust off for the tests (and earlier versions of this command wrote that into
+  // the kept settings): here it is on, as in a person's VS Code.
+  host.writeUserSettings(where.userDataDir, { 'security.workspace.trust.enabled': true }, { override: true });
 
+  // As a person's install: the built extension in the server's extensions folder, opened with no payload.
+  host.installExtension(where.extensionsDir, args.extension);
   state.server = await start(where);
-  const url = host.workbenchUrl({ port: state.server.port, folder: args.workspace, extensionDevelopmentPaths: [args.extension] });
+  const url = host.workbenchUrl({ port: state.server.port, folder: args.workspace });
   const port = state.server.port;
 
   if (args.check) {
@@ -260,10 +304,13 @@ async function main() {
       '',
       `  ${url}`,
       '',
-      `On a remote machine, forward the port first (keep the same port number: the URL names it), then open the URL locally:`,
+      `On a remote machine, forward the port first, then open the URL locally:`,
       `  ssh -L ${port}:127.0.0.1:${port} <user>@<this machine>`,
       '',
-      `Settings and state: ${path.dirname(where.userDataDir)}. Press Ctrl-C to stop.`,
+      'Workspace Trust is on: the folder opens in Restricted Mode (listing and freeing ports work, starting dev',
+      'servers does not) until you trust it (Manage in the banner, or the Restricted Mode item in the status bar).',
+      `The extension is installed from ${args.extension} (a link in ${where.extensionsDir}); after`,
+      '`npm run build`, reload the page. Settings and state: ' + `${path.dirname(where.userDataDir)}. Press Ctrl-C to stop.`,
       '',
     ].join('\n'),
   );
@@ -317,6 +364,17 @@ for (const [sig, code] of /** @type {[NodeJS.Signals, number][]} */ ([['SIGINT',
     void finish(code);
   });
 }
+
+// `npm run try` runs `sh -c "exec bash scripts/try.sh"`, and try.sh execs this process: npm's SIGINT and SIGTERM reach
+// us directly. Should a shell in between not exec (another npm, another sh) or the parent be killed outright, the
+// signal stops that parent, not us: once we are re-parented, stop as if signalled.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid === parent || state.stopping) return;
+  state.signalled = 143;
+  note(`the process that started this one (PID ${parent}) is gone: stopping the VS Code server`);
+  void finish(143);
+}, 500).unref();
 
 main().then(finish, (err) => {
   // After a signal, the browser and server going away make the check fail: that is no news.
