@@ -210,7 +210,8 @@ export function buildListPorts(facts: ListPortsFacts): ListPortsResult {
     const processes = listeners.flatMap(toProcesses);
     const ours = processes.filter((p) => facts.ownedPids?.get(p.pid) === project.id || p.pid === server?.pid);
     if (server) {
-      entry.state = server.state;
+      // The OS is fresher than a manager that polls: its own process listening means it listens.
+      entry.state = server.state === 'starting' && ours.length > 0 ? 'listening' : server.state;
       if (server.note) entry.note = server.note;
       entry.pid = ours[0]?.pid ?? server.pid;
     } else {
