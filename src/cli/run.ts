@@ -34,7 +34,9 @@ holds a reservation), runs <command> with PORT set to it and, when <command> is 
 (vite, astro, ng serve, webpack serve, react-router dev, …), the port flag it needs (vite: --port <p> --strictPort).
 SIGINT, SIGTERM and SIGHUP are passed on to the command. When it ends, the port is released (a reservation made
 before with "dev-ports reserve" is kept) and dev-ports exits with its exit code (128 + the signal's number when
-a signal ended it). The command runs without a shell: write "sh -c '…'" for shell syntax. In a package.json:
+a signal ended it). Started by Dev Ports itself (the VS Code extension or "dev-ports mcp" running a dev script
+"dev-ports run -- vite"), it takes the port that host reserved and set in PORT, and leaves the reservation to
+it. The command runs without a shell: write "sh -c '…'" for shell syntax. In a package.json:
   "dev": "dev-ports run -- vite"
 
   --project <dir>   the project folder (resolved against the current folder)
@@ -134,10 +136,14 @@ export async function runCommand(ctx: RunContext, req: RunRequest): Promise<numb
   const range = req.range ?? { ...DEFAULT_RANGE };
   const ledger = new Ledger({ home: Ledger.defaultHome(io.env), logger: ctx.logger });
   const before = ledger.findByProject(projectId);
-  if (before?.owner && before.owner.pid !== process.pid && ctx.os.isProcessAlive(before.owner.pid)) {
-    const who = before.owner.kind === 'vscode' ? 'a VS Code window' : before.owner.kind === 'cli' ? 'another "dev-ports run"' : 'a script';
+  const hostAlive = !!before?.owner && before.owner.pid !== process.pid && ctx.os.isProcessAlive(before.owner.pid);
+  // Started by a Dev Ports host (the VS Code extension, `dev-ports mcp`) whose dev script is `dev-ports run -- …`:
+  // the host reserved the port, set PORT to it and releases it; this run only adds the framework's flags.
+  const hosted = hostAlive && io.env.PORT === String(before!.port) && (req.port === undefined || req.port === before!.port);
+  if (hostAlive && !hosted) {
+    const who = before!.owner!.kind === 'vscode' ? 'a VS Code window' : before!.owner!.kind === 'cli' ? 'another "dev-ports run"' : 'a script';
     throw new DevPortsError(
-      `${projectId} already runs on port ${before.port} from ${who} (PID ${before.owner.pid}); stop it there first, or run this one with --project for another folder.`,
+      `${projectId} already runs on port ${before!.port} from ${who} (PID ${before!.owner!.pid}); stop it there first, or run this one with --project for another folder.`,
       'PORT_RESERVED',
     );
   }
@@ -152,9 +158,10 @@ export async function runCommand(ctx: RunContext, req: RunRequest): Promise<numb
     range: () => range,
     owner: { pid: process.pid, kind: 'cli' },
   });
-  const allocation = await allocator.allocate(projectId, req.port !== undefined ? { preferredPort: req.port, range } : { range });
-  const keepReservation = before !== undefined && before.owner === undefined && before.port === allocation.port;
-  const port = allocation.port;
+  const port = hosted
+    ? before!.port
+    : (await allocator.allocate(projectId, req.port !== undefined ? { preferredPort: req.port, range } : { range })).port;
+  const keepReservation = hosted || (before !== undefined && before.owner === undefined && before.port === port);
   const [command, ...args] = req.argv;
   const fullArgs = [...args, ...frameworkFlags(req.argv, port)];
   io.stderr.write(`dev-ports: ${path.basename(projectId) || projectId} → port ${port}: PORT=${port} ${[command, ...fullArgs].join(' ')}\n`);
@@ -172,12 +179,12 @@ export async function runCommand(ctx: RunContext, req: RunRequest): Promise<numb
       detached: ownGroup,
     });
   } catch (e) {
-    await release(allocator, projectId, keepReservation, ctx.logger);
+    if (!hosted) await release(allocator, projectId, keepReservation, ctx.logger);
     throw e;
   }
 
   // The ledger records the command as the reservation's dev server: while it lives, nobody takes the port over.
-  if (child.pid !== undefined) void allocator.setPid(projectId, child.pid).catch(() => undefined);
+  if (child.pid !== undefined && !hosted) void allocator.setPid(projectId, child.pid).catch(() => undefined);
   const signals = ctx.signals ?? process;
   let received: NodeJS.Signals | undefined;
   const handlers = FORWARDED.map((signal) => {
@@ -202,7 +209,7 @@ export async function runCommand(ctx: RunContext, req: RunRequest): Promise<numb
       // The group is gone already: the usual case.
     }
   }
-  await release(allocator, projectId, keepReservation, ctx.logger);
+  if (!hosted) await release(allocator, projectId, keepReservation, ctx.logger);
 
   if (outcome.error) {
     if (outcome.error.code === 'ENOENT') {

@@ -8,6 +8,7 @@ import { execFile, spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { Ledger } from '../../src/core/ledger';
 import { freePort, isGone, waitUntil } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -43,9 +44,9 @@ function env(): NodeJS.ProcessEnv {
   return { ...process.env, DEV_PORTS_HOME: home, PATH: `${binDir}${path.delimiter}${process.env.PATH}` };
 }
 
-function cli(args: string[], cwd = project): Promise<Result> {
+function cli(args: string[], cwd = project, extraEnv: NodeJS.ProcessEnv = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [cliPath, ...args], { env: env(), cwd, timeout: 15_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [cliPath, ...args], { env: { ...env(), ...extraEnv }, cwd, timeout: 15_000 }, (error, stdout, stderr) => {
       if (error && typeof error.code !== 'number') return reject(error);
       resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
     });
@@ -222,6 +223,21 @@ describe('dev-ports run and port (subprocess)', () => {
     assert.strictEqual(result.code, 0, result.stderr);
     assert.strictEqual(result.stdout, `${port}\n`);
     assert.deepStrictEqual((await allocations()).map((a) => a.port), [port]);
+  });
+
+  it('uses the port of a Dev Ports host that started it with PORT (dev script "dev-ports run -- vite") and leaves the reservation to the host', async () => {
+    const port = await freePort();
+    // This test process stands in for the host (a VS Code window): alive, owner of the project's reservation.
+    assert.ok(new Ledger({ home }).tryClaim({ projectId: project, port, allocatedAt: Date.now(), owner: { pid: process.pid, kind: 'vscode' } }));
+    const hosted = await cli(['run', '--', process.execPath, '-e', 'console.log(process.env.PORT)'], project, { PORT: String(port) });
+    assert.strictEqual(hosted.code, 0, hosted.stderr);
+    assert.strictEqual(hosted.stdout, `${port}\n`);
+    assert.deepStrictEqual((await allocations()).map((a) => a.port), [port]);
+    // Without that PORT it is a second server for a project that already runs: refused, nothing started.
+    const second = await cli(['run', '--', process.execPath, '-e', 'console.log("ran")'], project, { PORT: '' });
+    assert.strictEqual(second.code, 1);
+    assert.match(second.stderr, /already runs on port \d+ from a VS Code window/);
+    assert.strictEqual(second.stdout, '');
   });
 
   it('refuses bad input with exit 2 and one sentence, running nothing', async () => {
