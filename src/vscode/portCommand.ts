@@ -26,9 +26,17 @@ export function registerPortCommand(ctx: AgentContext): vscode.Disposable[] {
   }
 
   async function port(arg: unknown): Promise<string | undefined> {
+    const picked = arg === undefined || arg === null || arg === '';
+    const value = await portOf(arg, picked);
+    // From the Command Palette the answer would be invisible: show it briefly.
+    if (picked && value !== undefined) vscode.window.setStatusBarMessage(`$(plug) Port ${value}`, 5000);
+    return value;
+  }
+
+  async function portOf(arg: unknown, picked: boolean): Promise<string | undefined> {
     let project: Project | undefined;
     try {
-      if (arg === undefined || arg === null || arg === '') project = await pick();
+      if (picked) project = await pick();
       else if (typeof arg === 'string') project = await ctx.findProject(arg);
       else if (typeof arg === 'object' && typeof (arg as { project?: unknown }).project === 'string') project = await ctx.findProject((arg as { project: string }).project);
       else throw new Error(`Expected a project id, a path relative to a workspace folder, or a name, got ${JSON.stringify(arg)}.`);

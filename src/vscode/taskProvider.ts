@@ -158,7 +158,8 @@ export function registerTaskProvider(ctx: AgentContext): vscode.Disposable[] {
       if (!vscode.workspace.isTrusted) return [];
       const projects = await ctx.projects();
       return projects
-        .filter((p) => p.script !== undefined || p.command !== undefined)
+        // Orchestrators (turbo dev, …) and watchers (tsc --watch) are no one-port dev server (branch frameworks adds `role`).
+        .filter((p) => (p.script !== undefined || p.command !== undefined) && ((p as { role?: string }).role ?? 'server') === 'server')
         .map((p) => {
           const rel = path.relative(p.workspaceFolder, p.folder).split(path.sep).join('/') || '.';
           return taskFor(p, { type: TASK_TYPE, project: rel });
