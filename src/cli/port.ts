@@ -10,6 +10,7 @@ import type { Logger } from '../core/types';
 import { UsageError } from './args';
 import type { CliIo } from './commands';
 import { formatJson } from './format';
+import { printable } from './run';
 
 export interface PortRequest {
   project?: string;
@@ -93,7 +94,7 @@ export async function portCommand(ctx: { io: CliIo; logger: Logger }, req: PortR
   if (!entry) {
     if (req.json) io.stdout.write(formatJson({ projectId: target, port: null }));
     io.stderr.write(
-      `dev-ports: No port is reserved for ${target}; start it with "dev-ports run -- <command>" or reserve one with "dev-ports reserve ${req.project ?? '.'}".\n`,
+      `dev-ports: No port is reserved for ${printable(target)}; start it with "dev-ports run -- <command>" or reserve one with "dev-ports reserve ${printable(req.project ?? '.')}".\n`,
     );
     return 1;
   }

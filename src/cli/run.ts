@@ -105,6 +105,16 @@ export function frameworkFlags(argv: readonly string[], port: number): string[] 
   return portFlagsFor(argv.join(' '), port);
 }
 
+/**
+ * Text from outside (a command line, a folder name) with its control characters escaped, for human output.
+ *
+ * @example
+ * printable('web\x1b[2J'); // 'web\\x1b[2J'
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /** Exit status of a shell for a command ended by `signal`: 128 + its number. */
@@ -164,7 +174,7 @@ export async function runCommand(ctx: RunContext, req: RunRequest): Promise<numb
   const keepReservation = hosted || (before !== undefined && before.owner === undefined && before.port === port);
   const [command, ...args] = req.argv;
   const fullArgs = [...args, ...frameworkFlags(req.argv, port)];
-  io.stderr.write(`dev-ports: ${path.basename(projectId) || projectId} → port ${port}: PORT=${port} ${[command, ...fullArgs].join(' ')}\n`);
+  io.stderr.write(`dev-ports: ${printable(path.basename(projectId) || projectId)} → port ${port}: PORT=${port} ${printable([command, ...fullArgs].join(' '))}\n`);
 
   // On a terminal the command stays in our process group, so it keeps the terminal (keyboard shortcuts, prompts)
   // and gets Ctrl-C from the terminal itself. Without one (an agent, a task runner, CI) it gets its own group, so
@@ -213,10 +223,10 @@ export async function runCommand(ctx: RunContext, req: RunRequest): Promise<numb
 
   if (outcome.error) {
     if (outcome.error.code === 'ENOENT') {
-      io.stderr.write(`dev-ports: Cannot run ${JSON.stringify(command)}: no such command (is it installed and on PATH?).\n`);
+      io.stderr.write(`dev-ports: Cannot run ${printable(JSON.stringify(command))}: no such command (is it installed and on PATH?).\n`);
       return 127;
     }
-    io.stderr.write(`dev-ports: Cannot run ${JSON.stringify(command)}: ${outcome.error.message}.\n`);
+    io.stderr.write(`dev-ports: Cannot run ${printable(JSON.stringify(command))}: ${printable(outcome.error.message)}.\n`);
     return 126;
   }
   if (outcome.signal) return signalExitCode(outcome.signal);

@@ -15,6 +15,8 @@ import type { AgentContext } from './agentIntegrations';
 
 /** How long a start waits for the server to listen before answering (state "starting" after that). */
 const LISTEN_WAIT_MS = 20_000;
+/** A confirmation answered longer ago than this no longer covers the invocation. */
+const CONFIRMATION_VALID_MS = 10 * 60_000;
 
 function textResult(value: unknown): vscode.LanguageModelToolResult {
   return new vscode.LanguageModelToolResult([new vscode.LanguageModelTextPart(resultText(value))]);
@@ -31,7 +33,16 @@ function describe(holders: readonly AgentProcess[]): string {
  * starting obeys Workspace Trust like the Start command.
  */
 export class LmTools {
+  /** What a confirmation was shown for (`port:3000`, `project:/src/web`), and when: invoke stops foreign processes only then. */
+  private readonly asked = new Map<string, number>();
+
   constructor(private readonly ctx: AgentContext) {}
+
+  private wasAsked(key: string): boolean {
+    const at = this.asked.get(key);
+    this.asked.delete(key);
+    return at !== undefined && Date.now() - at < CONFIRMATION_VALID_MS;
+  }
 
   async listPorts(): Promise<ListPortsResult> {
     const { deps } = this.ctx;
@@ -81,6 +92,9 @@ export class LmTools {
 
   async stop(query: string): Promise<StopToolResult> {
     const project = await this.ctx.findProject(query);
+    if ((await this.confirmation('stop', { project: query }, false)) && !this.wasAsked(`project:${project.id}`)) {
+      throw new Error(`${project.name}'s port is held by a process Dev Ports did not start, and the user was not asked; nothing was stopped.`);
+    }
     const { projectId, port, released } = await this.ctx.deps.servers.stop(project);
     return { projectId, port: port ?? null, released };
   }
@@ -100,6 +114,11 @@ export class LmTools {
   }
 
   async freePort(port: number): Promise<FreeToolResult> {
+    const { holders, ours } = await this.holders(port);
+    // Between the question and now someone else may have taken the port: only what the user saw is stopped.
+    if (!ours && !this.wasAsked(`port:${port}`)) {
+      return { port, killedPids: [], free: false, holders, note: `Port ${port} is held by ${describe(holders)}, which Dev Ports did not start, and the user was not asked; nothing was stopped.` };
+    }
     // The command does the guarded work (editor processes, other users, a port of our own server stops that
     // server). `force`: the user confirmed in prepareInvocation when the holder is not ours.
     const result = (await vscode.commands.executeCommand('devPorts.freePort', { port, force: true })) as FreeToolResult | undefined;
@@ -113,11 +132,12 @@ export class LmTools {
   }
 
   /** The confirmation for a stop or a free that would end processes Dev Ports did not start, else undefined. */
-  async confirmation(tool: 'stop' | 'free', input: unknown): Promise<vscode.LanguageModelToolConfirmationMessages | undefined> {
+  async confirmation(tool: 'stop' | 'free', input: unknown, record = true): Promise<vscode.LanguageModelToolConfirmationMessages | undefined> {
     if (tool === 'free') {
       const { port } = freePortInput(input);
       const { holders, ours } = await this.holders(port);
       if (ours) return undefined;
+      if (record) this.asked.set(`port:${port}`, Date.now());
       const message = new vscode.MarkdownString(
         `Port **${port}** is held by ${describe(holders)}, which Dev Ports did not start. Stop ${holders.length === 1 ? 'it' : 'them'} with ${holders.length === 1 ? 'its' : 'their'} whole process tree?`,
       );
@@ -129,6 +149,7 @@ export class LmTools {
     if (port === undefined) return undefined;
     const { holders, ours } = await this.holders(port);
     if (ours) return undefined;
+    if (record) this.asked.set(`project:${project.id}`, Date.now());
     return {
       title: `Stop ${project.name}?`,
       message: new vscode.MarkdownString(
