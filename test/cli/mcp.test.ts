@@ -126,6 +126,11 @@ describe('dev-ports mcp (stdio, JSON-RPC)', () => {
   });
 
   afterEach(async () => {
+    // Every dev server the MCP server started (its records), even when a test failed before stopping it.
+    const records = path.join(home, 'servers');
+    if (fs.existsSync(records)) {
+      for (const name of fs.readdirSync(records)) startedPids.push(JSON.parse(fs.readFileSync(path.join(records, name), 'utf8')).pid);
+    }
     for (const pid of startedPids.splice(0)) {
       try {
         process.kill(-pid, 'SIGKILL');
