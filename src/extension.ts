@@ -11,6 +11,7 @@ import { normalizeProjectId } from './core/projects';
 import type { Allocation } from './core/types';
 import { nodeOs } from './os/index';
 import { ancestors, snapshotProcessTable } from './os/index';
+import { registerAgentIntegrations } from './vscode/agentIntegrations';
 import { registerCommands } from './vscode/commands';
 import { Config } from './vscode/config';
 import { Conflicts } from './vscode/conflicts';
@@ -121,6 +122,8 @@ export function activate(context: vscode.ExtensionContext): DevPortsApi {
   context.subscriptions.push(
     ...registerCommands({ ...deps, conflicts, tree, statusBar, log, logger: log.for('commands'), protectedPids: editorPids }),
   );
+
+  context.subscriptions.push(...registerAgentIntegrations({ ...deps, logger: log.for('agents'), protectedPids: editorPids }));
 
   // Off the activation path: an OS snapshot for the reconcile, a file walk for discovery.
   const startup = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(async () => {

@@ -16,6 +16,16 @@ export const COMMAND_NAMES: readonly CommandName[] = [
   'cleanup',
 ];
 
+/** Commands that parse their own arguments (src/cli/port.ts, run.ts, mcp.ts): `run` passes what follows `--` on. */
+export const EXTRA_COMMAND_NAMES = ['port', 'run', 'mcp'] as const;
+export type ExtraCommandName = (typeof EXTRA_COMMAND_NAMES)[number];
+
+function isExtraCommand(value: string): value is ExtraCommandName {
+  return (EXTRA_COMMAND_NAMES as readonly string[]).includes(value);
+}
+
+const ALL_COMMAND_NAMES: readonly string[] = [...COMMAND_NAMES, ...EXTRA_COMMAND_NAMES];
+
 /** The range `find` and `reserve` use when none is given: the contract's `devPorts.portRange` defaults. */
 export const DEFAULT_RANGE = { start: 3000, end: 3999 } as const;
 
@@ -43,8 +53,9 @@ export type CommandRequest =
   | ({ command: 'cleanup'; olderThanMinutes: number } & Common);
 
 export type ParsedArgs =
-  | { kind: 'help'; command?: CommandName }
+  | { kind: 'help'; command?: CommandName | ExtraCommandName }
   | { kind: 'version' }
+  | { kind: 'extra'; command: ExtraCommandName; args: string[] }
   | ({ kind: 'run' } & CommandRequest);
 
 /** Bad command-line input: `message` is one sentence meant for stderr; the CLI exits with code 2. */
@@ -173,6 +184,10 @@ export function parseArgs(input: readonly string[]): ParsedArgs {
   const wantsHelp = flagZone.some((a) => a === '--help' || a === '-h');
   const wantsVersion = flagZone.some((a) => a === '--version' || a === '-v' || a === '-V');
 
+  if (commandWord !== undefined && isExtraCommand(commandWord)) {
+    if (wantsHelp) return { kind: 'help', command: commandWord };
+    return { kind: 'extra', command: commandWord, args: [...leading, ...input.slice(commandIndex + 1)] };
+  }
   if (wantsHelp || wantsVersion) {
     if (commandWord !== undefined && !isCommandName(commandWord)) throw unknownCommand(commandWord);
     if (wantsHelp) return { kind: 'help', command: commandWord as CommandName | undefined };
@@ -187,12 +202,12 @@ export function parseArgs(input: readonly string[]): ParsedArgs {
   if (commandWord === 'help') {
     const rest = input.slice(commandIndex + 1).filter((a) => a !== '--');
     if (rest.length > 1) throw new UsageError(`help takes at most one command, got ${rest.length} (${helpHint(undefined)}).`);
-    if (rest[0] !== undefined && !isCommandName(rest[0])) throw unknownCommand(rest[0]);
-    return { kind: 'help', command: rest[0] as CommandName | undefined };
+    if (rest[0] !== undefined && !isCommandName(rest[0]) && !isExtraCommand(rest[0])) throw unknownCommand(rest[0]);
+    return { kind: 'help', command: rest[0] as CommandName | ExtraCommandName | undefined };
   }
   if (commandWord === undefined) {
     if (input.length === 0) return { kind: 'help' };
-    throw new UsageError(`A command is missing: use one of ${COMMAND_NAMES.join(', ')} (${helpHint(undefined)}).`);
+    throw new UsageError(`A command is missing: use one of ${ALL_COMMAND_NAMES.join(', ')} (${helpHint(undefined)}).`);
   }
   if (!isCommandName(commandWord)) throw unknownCommand(commandWord);
   const argv = [commandWord, ...leading, ...input.slice(commandIndex + 1)];
@@ -298,5 +313,5 @@ function parseProject(text: string): string {
 }
 
 function unknownCommand(word: string): UsageError {
-  return new UsageError(`Unknown command ${quote(word)}: use one of ${COMMAND_NAMES.join(', ')} (${helpHint(undefined)}).`);
+  return new UsageError(`Unknown command ${quote(word)}: use one of ${ALL_COMMAND_NAMES.join(', ')} (${helpHint(undefined)}).`);
 }

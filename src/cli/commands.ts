@@ -13,9 +13,12 @@ import { Ledger } from '../core/ledger';
 import { PortAllocator, cleanupStaleLedgerEntries } from '../core/allocator';
 import { createMemoryStore } from '../core/memoryStore';
 import { normalizeProjectId } from '../core/projects';
-import { DEFAULT_RANGE, parseArgs, UsageError, type CommandRequest } from './args';
+import { DEFAULT_RANGE, parseArgs, UsageError, type CommandRequest, type ExtraCommandName } from './args';
 import { formatAllocationsTable, formatJson, formatListTable, toAllocation, toListEntries } from './format';
 import { helpText, VERSION } from './help';
+import { mcpCommand, parseMcpArgs } from './mcp';
+import { parsePortArgs, portCommand } from './port';
+import { parseRunArgs, runCommand } from './run';
 
 /** Everything a command touches outside the core; `main.ts` wires the real process, tests pass strings and streams. */
 export interface CliIo {
@@ -328,6 +331,25 @@ function run(ctx: Context, req: CommandRequest): Promise<number> {
   }
 }
 
+/** `port`, `run` and `mcp`, which parse their own arguments. */
+function runExtra(io: CliIo, os: PortOs, command: ExtraCommandName, args: string[]): Promise<number> {
+  const logger = (verbose: boolean) => (verbose ? stderrLogger(io) : silentLogger);
+  switch (command) {
+    case 'port': {
+      const req = parsePortArgs(args);
+      return portCommand({ io, logger: logger(req.verbose) }, req);
+    }
+    case 'run': {
+      const req = parseRunArgs(args);
+      return runCommand({ io, os, logger: logger(req.verbose) }, req);
+    }
+    case 'mcp': {
+      const req = parseMcpArgs(args);
+      return mcpCommand({ io, os, logger: logger(req.verbose) }, req);
+    }
+  }
+}
+
 /** One line for stderr: the core's message already ends with its remedy; add the remedy only when it does not. */
 function describeError(e: DevPortsError): string {
   const message = e.message.trim();
@@ -361,10 +383,15 @@ export async function runCli(argv: readonly string[], io: CliIo, os: PortOs): Pr
     io.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const ctx: Context = { io, os, logger: parsed.verbose ? stderrLogger(io) : silentLogger };
   try {
+    if (parsed.kind === 'extra') return await runExtra(io, os, parsed.command, parsed.args);
+    const ctx: Context = { io, os, logger: parsed.verbose ? stderrLogger(io) : silentLogger };
     return await run(ctx, parsed);
   } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`dev-ports: ${e.message}\n`);
+      return 2;
+    }
     if (e instanceof DevPortsError) {
       io.stderr.write(`dev-ports: ${describeError(e)}\n`);
       return e instanceof InvalidInputError ? 2 : 1;

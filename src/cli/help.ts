@@ -3,7 +3,10 @@
  * (esbuild inlines the JSON import, so the bundled CLI does not need package.json next to it).
  */
 import { version } from '../../package.json';
-import type { CommandName } from './args';
+import type { CommandName, ExtraCommandName } from './args';
+import { MCP_HELP } from './mcp';
+import { PORT_HELP } from './port';
+import { RUN_HELP } from './run';
 
 export const VERSION: string = version;
 
@@ -94,7 +97,10 @@ Exit: 0.`,
  * @example
  * helpText('check').startsWith('Usage: dev-ports check <port>'); // true
  */
-export function helpText(command?: CommandName): string {
+export function helpText(command?: CommandName | ExtraCommandName): string {
+  if (command === 'port' || command === 'run' || command === 'mcp') {
+    return `${{ port: PORT_HELP, run: RUN_HELP, mcp: MCP_HELP }[command]}\n\nOptions:\n${COMMON}\n`;
+  }
   if (command) return `${COMMAND_HELP[command]}\n\nOptions:\n${COMMON}\n`;
   return `dev-ports ${VERSION}: ends "port already in use" for dev servers.
 
@@ -109,6 +115,9 @@ Commands:
   release <project>             release a project's reservation
   allocations                   the machine-wide ledger of reservations
   cleanup [--older-than min]    release stale reservations
+  port [<project>]              print the port a project is reserved for
+  run [--port p] -- <command>   run a dev server on its project's port (PORT and the framework's flag)
+  mcp                           a Model Context Protocol server on stdio (tools for coding agents)
 
 Options:
 ${COMMON}
