@@ -11,7 +11,7 @@ import { PortAllocator } from '../core/allocator';
 import { DevPortsError, InvalidInputError } from '../core/errors';
 import { Ledger } from '../core/ledger';
 import { createMemoryStore } from '../core/memoryStore';
-import { normalizeProjectId, portFlagsFor } from '../core/projects';
+import { normalizeProjectId, portFlagsForArgv } from '../core/projects';
 import type { Logger } from '../core/types';
 import type { PortOs } from '../os/types';
 import { DEFAULT_RANGE, parsePort, parseRange, UsageError, type PortRangeArg } from './args';
@@ -102,7 +102,7 @@ export function parseRunArgs(args: readonly string[]): RunRequest {
  * frameworkFlags(['vite'], 3000); // ['--port', '3000', '--strictPort']
  */
 export function frameworkFlags(argv: readonly string[], port: number): string[] {
-  return portFlagsFor(argv.join(' '), port);
+  return portFlagsForArgv(argv, port);
 }
 
 /**

@@ -14,7 +14,7 @@ const ROOT = path.resolve(__dirname, '../../..');
 
 function project(rel: string, name = path.basename(rel)): Project {
   const folder = path.join('/src/shop', rel);
-  return { id: folder, name, folder, workspaceFolder: '/src/shop', packageManager: 'npm', script: 'dev', scriptCommand: 'vite' };
+  return { id: folder, name, folder, workspaceFolder: '/src/shop', packageManager: 'npm', script: 'dev', scriptCommand: 'vite', label: name, relativePath: rel, role: 'server' };
 }
 
 function listener(port: number, pid: number, name = 'node', command = 'node server.js'): Listener {
