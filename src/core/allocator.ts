@@ -114,6 +114,12 @@ export function parseAllocations(value: unknown, report: (problem: string) => vo
   return result;
 }
 
+/** Gives `entry` the owner of `from` (or none, as `from` has). */
+function keepOwner(entry: LedgerEntry, from: LedgerEntry): void {
+  if (from.owner) entry.owner = { ...from.owner };
+  else delete entry.owner;
+}
+
 function toAllocation(entry: LedgerEntry): Allocation {
   const allocation: Allocation = { projectId: entry.projectId, port: entry.port, allocatedAt: entry.allocatedAt };
   if (entry.pid !== undefined) allocation.pid = entry.pid;
@@ -341,8 +347,8 @@ export class PortAllocator {
       const inLedger = this.ledger.findByProject(projectId);
       if (!inLedger) return undefined;
       const entry = this.entryFor(projectId, inLedger.port, inLedger.allocatedAt, pid ?? inLedger.pid);
-      // CLI reservations have no owner and stay that way; an owner-kept entry is adopted by this owner.
-      if (!inLedger.owner) delete entry.owner;
+      // CLI and library reservations keep who made them (they outlive their process); a window's is adopted.
+      if (!inLedger.owner || inLedger.owner.kind !== 'vscode') keepOwner(entry, inLedger);
       return this.ledger.tryClaim(entry) ? toAllocation(entry) : undefined;
     });
   }
@@ -449,7 +455,7 @@ export class PortAllocator {
         const held = this.ledger.get(allocation.port);
         if (held && held.projectId !== projectId) return;
         const entry = this.entryFor(projectId, allocation.port, allocation.allocatedAt, pid);
-        if (held && !held.owner) delete entry.owner;
+        if (held && (!held.owner || held.owner.kind !== 'vscode')) keepOwner(entry, held);
         this.ledger.update(entry);
       });
       this.logger.info(`[allocator] ${projectId} on port ${allocation.port}: dev server PID ${pid ?? 'cleared'}.`);
