@@ -281,8 +281,9 @@ export async function reserveCommand(ctx: Context, req: Request<'reserve'>): Pro
   const existing = ledger.findByProject(projectId);
   if (existing) {
     if (req.port !== undefined && req.port !== existing.port) {
-      throw new InvalidInputError(
+      throw new DevPortsError(
         `${projectId} already holds port ${existing.port} (reserved by ${madeBy(existing)} ${formatAge((ctx.io.now ?? Date.now)() - existing.allocatedAt)} ago): one project gets one port, so release it first with "dev-ports release ${req.project}".`,
+        'PORT_RESERVED',
       );
     }
     ctx.io.stdout.write(req.json ? formatJson(toAllocation(existing)) : `${existing.port}\n`);
