@@ -104,6 +104,19 @@ function indexName(projectId: string): string {
   return crypto.createHash('sha1').update(projectId).digest('hex');
 }
 
+/** The port of an entry's file name (`3000.json`), else undefined; no regular expression (it runs per entry). */
+function portOfName(name: string): number | undefined {
+  const n = name.length;
+  if (n < 6 || n > 10 || !name.endsWith('.json') || name.charCodeAt(0) === 48 /* '0' */) return undefined;
+  let port = 0;
+  for (let i = 0; i < n - 5; i++) {
+    const c = name.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return undefined;
+    port = port * 10 + c;
+  }
+  return port >= 1 && port <= 65535 ? port : undefined;
+}
+
 /** Project id shown for a held port whose entry cannot be read (it never equals a real project folder). */
 export const UNREADABLE_PROJECT = '(unreadable ledger entry)';
 
@@ -206,6 +219,11 @@ export class Ledger {
   private readonly reported = new Set<string>();
   private tidied = false;
   private indexed = false;
+  /**
+   * The ports of the last listing, valid while the folder's mtime is unchanged. A stale copy is safe: a claim is
+   * a `link()` that fails on a taken port (the caller tries another), and a port skipped by mistake stays free.
+   */
+  private heldCache?: { mtimeNs: bigint; ports: Set<number> };
 
   constructor(options: LedgerOptions = {}) {
     this.home = path.resolve(options.home ?? Ledger.defaultHome());
@@ -218,8 +236,10 @@ export class Ledger {
     this.lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
     try {
       // The ledger says which projects exist and runs nothing, but other users have no business rewriting it.
-      fs.mkdirSync(this.portsDir, { recursive: true, mode: 0o700 });
+      const created = fs.mkdirSync(this.portsDir, { recursive: true, mode: 0o700 });
       fs.mkdirSync(this.projectsDir, { recursive: true, mode: 0o700 });
+      // A ledger this version creates has an index from its first entry on: nothing to migrate.
+      if (created !== undefined) fs.writeFileSync(path.join(this.projectsDir, INDEX_STAMP), `${this.clock.now()}\n`, { mode: 0o600 });
     } catch (e) {
       throw new LedgerError(`Cannot create the port ledger folder ${this.portsDir}: ${(e as Error).message}`, {
         cause: e,
@@ -377,18 +397,44 @@ export class Ledger {
    * await findAvailablePort(3000, 3999, { exclude: ledger.heldPorts('/src/web') });
    */
   heldPorts(exceptProjectId?: string): Set<number> {
-    const held = new Set<number>();
-    for (const name of this.names()) {
-      const match = ENTRY_NAME.exec(name);
-      if (!match) continue;
-      const port = Number(match[1]);
-      if (isValidPort(port) && `${port}.json` === name) held.add(port);
+    const mtimeNs = this.folderMtime();
+    let held: Set<number>;
+    if (this.heldCache && mtimeNs !== undefined && this.heldCache.mtimeNs === mtimeNs) {
+      held = new Set(this.heldCache.ports);
+    } else {
+      held = new Set<number>();
+      for (const name of this.names()) {
+        const port = portOfName(name);
+        if (port !== undefined) held.add(port);
+      }
+      if (mtimeNs !== undefined) this.heldCache = { mtimeNs, ports: new Set(held) };
     }
     if (exceptProjectId !== undefined) {
       const own = this.findByProject(exceptProjectId);
       if (own && !own.foreign) held.delete(own.port);
     }
     return held;
+  }
+
+  private folderMtime(): bigint | undefined {
+    try {
+      return fs.statSync(this.portsDir, { bigint: true }).mtimeNs;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Our own change of `port` applied to the cached listing, whose mtime moves on with it. */
+  private noteOwnChange(port: number, held: boolean): void {
+    if (!this.heldCache) return;
+    const mtimeNs = this.folderMtime();
+    if (mtimeNs === undefined) {
+      this.heldCache = undefined;
+      return;
+    }
+    if (held) this.heldCache.ports.add(port);
+    else this.heldCache.ports.delete(port);
+    this.heldCache.mtimeNs = mtimeNs;
   }
 
   /**
@@ -579,6 +625,7 @@ export class Ledger {
     const clean: LedgerEntry = { ...entry };
     delete clean.foreign;
     const tmp = this.writeTemp(entry.port, serialize(clean));
+    let claimed = false;
     try {
       // A few rounds at most: a retry follows moving a corrupt file aside or a release racing our read.
       for (let attempt = 0; attempt < 3; attempt++) {
@@ -586,6 +633,7 @@ export class Ledger {
           fs.linkSync(tmp, final);
           this.writeIndex(entry.projectId, entry.port);
           this.logger.info(`[ledger] Reserved port ${entry.port} for ${entry.projectId}.`);
+          claimed = true;
           return true;
         } catch (e) {
           if (errnoCode(e) !== 'EEXIST') {
@@ -601,11 +649,13 @@ export class Ledger {
         if (current.entry.foreign || current.entry.projectId !== entry.projectId) return false;
         if (!sameEntry(current.entry, clean)) fs.renameSync(tmp, final);
         if (this.readIndex(entry.projectId) !== entry.port) this.writeIndex(entry.projectId, entry.port);
+        claimed = true;
         return true;
       }
       return false;
     } finally {
       this.unlinkQuietly(tmp);
+      if (claimed) this.noteOwnChange(entry.port, true);
     }
   }
 
@@ -684,6 +734,7 @@ export class Ledger {
       return false;
     }
     this.unlinkQuietly(taken);
+    this.noteOwnChange(port, false);
     if (entry) this.dropIndex(entry.projectId, port);
     this.logger.info(`[ledger] Released port ${port}${entry ? ` of ${entry.projectId}` : ''}.`);
     return true;
