@@ -4,7 +4,6 @@
  * 0 success, 1 what each command documents (port in use, none free, not freed, a core error), 2 bad input.
  */
 import * as path from 'path';
-import * as readline from 'readline';
 import type { Listener, PortOs } from '../os/types';
 import type { Allocation, Logger } from '../core/types';
 import {
@@ -98,6 +97,8 @@ function addresses(listeners: readonly Listener[]): string {
 
 /** Reads one line from `stdin`; resolves to '' when it ends first. */
 function readLine(stdin: NodeJS.ReadableStream): Promise<string> {
+  // Loaded here, not at start: only `free` on a terminal reads a line, and every command pays for what main loads.
+  const readline = require('readline') as typeof import('readline');
   return new Promise((resolve) => {
     const rl = readline.createInterface({ input: stdin, terminal: false });
     let answered = false;

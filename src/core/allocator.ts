@@ -332,6 +332,8 @@ export class PortAllocator {
    */
   private async keepExisting(projectId: string, pid: number | undefined): Promise<Allocation | undefined> {
     const stored = this.readStore().find((a) => a.projectId === projectId);
+    // Nothing to keep: no lock taken (claimFromRange looks at the ledger again under its lock).
+    if (!stored && !this.ledger.findByProject(projectId)) return undefined;
     return await this.ledger.withLockAsync(() => {
       if (stored) {
         const entry = this.entryFor(projectId, stored.port, stored.allocatedAt, pid ?? stored.pid);

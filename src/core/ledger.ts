@@ -833,8 +833,9 @@ export class Ledger {
     this.assertWithinBound(startedAt, look.kind === 'held' ? look : undefined);
     // Broken or vanished: try again at once, the first few times; a lock that keeps coming back gets waits too.
     if (look.kind === 'broken' && attempt < 3) return 0;
-    // Short, growing, slightly random waits: holders keep the lock for well under a millisecond.
-    return Math.min(1 << Math.min(attempt, 4), 10) + Math.floor(Math.random() * 3);
+    // Short, slightly random waits that grow a little: holders keep the lock for well under a millisecond, and a
+    // waiter that sleeps longer than that leaves the lock idle while 8 reservers queue for it.
+    return Math.min(1 + (attempt >> 2), 4) + Math.floor(Math.random() * 2);
   }
 
   /** Looks at the taken lock and breaks it when stale (see `withLock`). 'broken' also when it vanished meanwhile. */
