@@ -1,11 +1,11 @@
 // The bundled CLI against bad input, hostile names and races: a clear one-sentence error and exit 2 with no change
 // to the ledger, nothing from outside printed raw, one port per project, and race losers told what happened.
 import * as assert from 'assert';
-import { execFile } from 'child_process';
+import { execFile, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { freePort, killSpawned, startListener } from './helpers';
+import { LISTEN, freePort, isGone, killSpawned, listeningPort, startListener, waitUntil } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -187,6 +187,27 @@ describe('dev-ports CLI reliability (subprocess)', () => {
       assert.match(list.stdout, new RegExp(`${port} .*${child.pid}`));
       const check = await cli(['check', String(port)]);
       assert.ok(!CONTROL.test(check.stdout));
+    });
+  });
+
+  describe('free as root', () => {
+    it('says whose process it stopped when it belongs to another user', async function () {
+      if (process.getuid?.() !== 0) this.skip(); // only root can stop another user's process
+      // The fixture is copied to a world-readable folder: root's checkout may not be readable by uid 65534.
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dev-ports-cli-other-'));
+      fs.chmodSync(dir, 0o755);
+      fs.copyFileSync(LISTEN, path.join(dir, 'listen.js'));
+      const child = spawn(process.execPath, [path.join(dir, 'listen.js')], { uid: 65534, gid: 65534, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      try {
+        const port = await listeningPort(child);
+        const result = await cli(['free', String(port), '--yes']);
+        assert.strictEqual(result.code, 0, result.stderr);
+        assert.match(result.stdout, new RegExp(`^Stopped PID .*${child.pid}.* \\(a process of user (nobody|uid 65534)\\); port ${port} is free\\.\n$`));
+        await waitUntil(() => isGone(child.pid!));
+      } finally {
+        if (!isGone(child.pid!)) process.kill(child.pid!, 'SIGKILL');
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 
