@@ -193,6 +193,49 @@ type ReadResult = { kind: 'entry'; entry: LedgerEntry } | { kind: 'missing' } | 
 /** What an inspection of a taken lock found. */
 type LockLook = { kind: 'broken' } | { kind: 'held'; pid?: number; ageMs: number };
 
+/** Resolves waits early when the lock file goes away: an `fs.watch` of the ledger folder, undefined if unsupported. */
+class LockWatcher {
+  private wake: (() => void) | undefined;
+  private constructor(private readonly watcher: fs.FSWatcher) {}
+
+  static open(dir: string, name: string): LockWatcher | undefined {
+    try {
+      const box: { self?: LockWatcher } = {};
+      const watcher = fs.watch(dir, { persistent: false }, (_event, file) => {
+        if (file === null || file === name || String(file) === name) box.self?.wake?.();
+      });
+      watcher.on('error', () => box.self?.close());
+      box.self = new LockWatcher(watcher);
+      return box.self;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Waits until the lock's name changes in the folder, or `ms` passed. */
+  next(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done(): void {
+        clearTimeout(timer);
+        if (self.wake === done) self.wake = undefined;
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  close(): void {
+    this.wake?.();
+    try {
+      this.watcher.close();
+    } catch {
+      // Closed already.
+    }
+  }
+}
+
 /**
  * The machine-wide port ledger.
  *
@@ -343,6 +386,7 @@ export class Ledger {
    */
   private removeLeftovers(names: readonly string[]): void {
     for (const name of names) {
+      if (name.charCodeAt(0) !== 46 /* '.' */) continue; // entries: most of a big ledger, never leftovers
       const match = LEFTOVER_NAME.exec(name);
       if (!match) continue;
       const pid = Number(match[1]);
@@ -773,16 +817,28 @@ export class Ledger {
   async withLockAsync<T>(fn: () => T): Promise<T> {
     if ((heldLocks.get(this.lockFile) ?? 0) > 0) return this.runReentrant(fn);
     const startedAt = Date.now();
-    for (let attempt = 0; ; attempt++) {
-      // Re-checked after every wait: a sync withLock of this process may have been taken meanwhile.
-      if ((heldLocks.get(this.lockFile) ?? 0) > 0) {
-        await new Promise((resolve) => setTimeout(resolve, 1));
-        this.assertWithinBound(startedAt, undefined);
-        continue;
+    let watcher: LockWatcher | undefined;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        // Re-checked after every wait: a sync withLock of this process may have been taken meanwhile.
+        if ((heldLocks.get(this.lockFile) ?? 0) > 0) {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          this.assertWithinBound(startedAt, undefined);
+          continue;
+        }
+        const wait = this.lockAttempt(attempt, startedAt);
+        if (wait === undefined) break;
+        if (wait === 0) {
+          await new Promise((resolve) => setImmediate(resolve));
+          continue;
+        }
+        // Woken as soon as the holder removes the lock (a watch on the folder), else after the short wait: a
+        // waiter that only polls leaves the lock idle for most of its sleep while others queue for it.
+        watcher ??= LockWatcher.open(this.home, path.basename(this.lockFile));
+        await (watcher ? watcher.next(wait * 4) : new Promise((resolve) => setTimeout(resolve, wait)));
       }
-      const wait = this.lockAttempt(attempt, startedAt);
-      if (wait === undefined) break;
-      await new Promise((resolve) => (wait > 0 ? setTimeout(resolve, wait) : setImmediate(resolve)));
+    } finally {
+      watcher?.close();
     }
     return this.runLocked(fn);
   }
