@@ -51,6 +51,10 @@ const LOCK_STALE_MS = 2_000;
 const LOCK_UNREADABLE_STALE_MS = 500;
 /** Every wait for the lock ends: past this the caller gets a LedgerError naming the lock and its holder. */
 const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+/** How often a waiter looks at the lock's holder to break a stale lock. */
+const LOCK_LOOK_EVERY_MS = 50;
+/** A waiter woken by a watch of the folder polls only this often, in case an event is missed. */
+const WATCHED_POLL_MS = 25;
 /** Temp files of a reserver that died mid-write are removed once their process is gone, or past this age. */
 const LEFTOVER_AGE_MS = 10 * 60_000;
 /** An entry stamped further than this in the future was written before the clock was stepped back. */
@@ -798,8 +802,9 @@ export class Ledger {
   withLock<T>(fn: () => T): T {
     if ((heldLocks.get(this.lockFile) ?? 0) > 0) return this.runReentrant(fn);
     const startedAt = Date.now();
+    const state = { lastLook: -Infinity };
     for (let attempt = 0; ; attempt++) {
-      const wait = this.lockAttempt(attempt, startedAt);
+      const wait = this.lockAttempt(attempt, startedAt, state);
       if (wait === undefined) break;
       if (wait > 0) sleepSync(wait);
     }
@@ -818,6 +823,7 @@ export class Ledger {
     if ((heldLocks.get(this.lockFile) ?? 0) > 0) return this.runReentrant(fn);
     const startedAt = Date.now();
     let watcher: LockWatcher | undefined;
+    const state = { lastLook: -Infinity };
     try {
       for (let attempt = 0; ; attempt++) {
         // Re-checked after every wait: a sync withLock of this process may have been taken meanwhile.
@@ -826,7 +832,7 @@ export class Ledger {
           this.assertWithinBound(startedAt, undefined);
           continue;
         }
-        const wait = this.lockAttempt(attempt, startedAt);
+        const wait = this.lockAttempt(attempt, startedAt, state);
         if (wait === undefined) break;
         if (wait === 0) {
           await new Promise((resolve) => setImmediate(resolve));
@@ -834,8 +840,10 @@ export class Ledger {
         }
         // Woken as soon as the holder removes the lock (a watch on the folder), else after the short wait: a
         // waiter that only polls leaves the lock idle for most of its sleep while others queue for it.
+        // With a watch, polling is only the safety net (a missed event), so it is rare: polling waiters burn the
+        // CPU the holder needs to finish.
         watcher ??= LockWatcher.open(this.home, path.basename(this.lockFile));
-        await (watcher ? watcher.next(wait * 4) : new Promise((resolve) => setTimeout(resolve, wait)));
+        await (watcher ? watcher.next(WATCHED_POLL_MS) : new Promise((resolve) => setTimeout(resolve, wait)));
       }
     } finally {
       watcher?.close();
@@ -872,7 +880,7 @@ export class Ledger {
   }
 
   /** One try at the lock: undefined when taken, else how many ms to wait before the next try. Throws past the bound. */
-  private lockAttempt(attempt: number, startedAt: number): number | undefined {
+  private lockAttempt(attempt: number, startedAt: number, state: { lastLook: number; holder?: { pid?: number } }): number | undefined {
     try {
       fs.writeFileSync(this.lockFile, JSON.stringify({ pid: process.pid, time: Date.now() }), { flag: 'wx', mode: 0o600 });
       return undefined;
@@ -885,10 +893,22 @@ export class Ledger {
         });
       }
     }
-    const look = this.breakLockIfStale();
-    this.assertWithinBound(startedAt, look.kind === 'held' ? look : undefined);
+    // The holder is looked at (and a stale lock broken) at the first try and then every 50 ms: staleness takes
+    // 0.5 s at least, and each look costs reads that slow down everyone queued for the lock.
+    const now = Date.now();
+    let look: LockLook | undefined;
+    if (attempt === 0 || Math.abs(now - state.lastLook) >= LOCK_LOOK_EVERY_MS) {
+      state.lastLook = now;
+      look = this.breakLockIfStale();
+      state.holder = look.kind === 'held' ? look : undefined;
+    }
+    this.assertWithinBound(startedAt, state.holder);
+    if (look === undefined) return 1 + Math.floor(Math.random() * 3);
     // Broken or vanished: try again at once, the first few times; a lock that keeps coming back gets waits too.
-    if (look.kind === 'broken' && attempt < 3) return 0;
+    if (look.kind === 'broken' && attempt < 3) {
+      state.lastLook = -Infinity; // look again at once if it comes back
+      return 0;
+    }
     // Short, slightly random waits that grow a little: holders keep the lock for well under a millisecond, and a
     // waiter that sleeps longer than that leaves the lock idle while 8 reservers queue for it.
     return Math.min(1 + (attempt >> 2), 4) + Math.floor(Math.random() * 2);
