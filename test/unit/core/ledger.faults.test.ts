@@ -257,11 +257,13 @@ describe('Ledger under faults', () => {
       const started = (child: ReturnType<Children['spawn']>, until: RegExp) =>
         new Promise<string>((resolve, reject) => {
           let out = '';
+          let err = '';
           child.stdout!.on('data', (d) => {
             out += d;
             if (until.test(out)) resolve(out);
           });
-          child.once('exit', (code) => reject(new Error(`reserver exited with ${code} before ${until}: ${out}`)));
+          child.stderr!.on('data', (d) => (err += d));
+          child.once('exit', (code) => reject(new Error(`reserver exited with ${code} before ${until}: ${out} ${err}`)));
         });
       // Batches of 10 at a time: 2 cores shared with others; a third of them live on as servers.
       for (let base = 0; base < CRASHES; base += 10) {
@@ -283,6 +285,8 @@ describe('Ledger under faults', () => {
           }),
         );
       }
+      const all = [...killed, ...live.map((l) => l.port)];
+      assert.strictEqual(new Set(all).size, CRASHES, `no port handed out twice: ${all.join(', ')}`);
       assert.strictEqual(ledger.entries().length, CRASHES);
       // Before the threshold nothing is reclaimed; past it, exactly the killed reservers' ports.
       assert.deepStrictEqual(await cleanupStaleLedgerEntries(ledger, nodeOs, { olderThanMs: 60 * 60_000 }), []);
