@@ -98,15 +98,18 @@ function quote(value: string): string {
 }
 
 /**
- * Parses a TCP port written on the command line: decimal digits only, 1 to 65535.
+ * Parses a TCP port written on the command line: decimal digits only, 1 to 65535. Leading zeros are ignored,
+ * however many (`042000` and `0042000` are both 42000): the value counts, not how it is written.
  *
  * @example
  * parsePort('3000'); // 3000
+ * parsePort('0042000'); // 42000
  * parsePort('70000'); // throws UsageError: Port must be an integer from 1 to 65535, got "70000".
  */
 export function parsePort(text: string, what = 'Port'): number {
   // Number('') is 0, Number('0x10') is 16 and Number('3e3') is 3000: only plain digits are a port.
-  const value = /^\d{1,6}$/.test(text) ? Number(text) : NaN;
+  const digits = /^0*(\d{1,5})$/.exec(text);
+  const value = digits ? Number(digits[1]) : NaN;
   if (!Number.isInteger(value) || value < 1 || value > 65535) {
     throw new UsageError(`${what} must be an integer from 1 to 65535, got ${quote(text)}.`);
   }

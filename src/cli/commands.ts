@@ -4,17 +4,25 @@
  * 0 success, 1 what each command documents (port in use, none free, not freed, a core error), 2 bad input.
  */
 import * as path from 'path';
-import * as readline from 'readline';
 import type { Listener, PortOs } from '../os/types';
 import type { Allocation, Logger } from '../core/types';
-import { silentLogger } from '../core/types';
-import { DevPortsError, InvalidInputError, NoFreePortError, PermissionDeniedError, describeHolders } from '../core/errors';
-import { Ledger } from '../core/ledger';
+import {
+  DevPortsError,
+  InvalidInputError,
+  NoFreePortError,
+  PermissionDeniedError,
+  PortInUseError,
+  PortReservedError,
+  describeHolders,
+  holdersOf,
+} from '../core/errors';
+import { Ledger, type LedgerEntry } from '../core/ledger';
 import { PortAllocator, cleanupStaleLedgerEntries } from '../core/allocator';
 import { createMemoryStore } from '../core/memoryStore';
 import { normalizeProjectId } from '../core/projects';
+import { readWorkspacePortRange } from '../core/workspaceSettings';
 import { DEFAULT_RANGE, parseArgs, UsageError, type CommandRequest, type ExtraCommandName } from './args';
-import { formatAllocationsTable, formatJson, formatListTable, toAllocation, toListEntries } from './format';
+import { escapeControl, formatAge, formatAllocationsTable, formatJson, formatListTable, madeBy, toAllocation, toListEntries } from './format';
 import { helpText, VERSION } from './help';
 import { mcpCommand, parseMcpArgs } from './mcp';
 import { parsePortArgs, portCommand } from './port';
@@ -44,9 +52,14 @@ interface Context {
   logger: Logger;
 }
 
-function stderrLogger(io: CliIo): Logger {
-  const line = (level: string) => (message: string) => void io.stderr.write(`dev-ports ${level}: ${message}\n`);
-  return { info: line('info'), warn: line('warn'), error: line('error'), debug: line('debug') };
+/**
+ * The CLI's logger: warnings and errors always go to stderr (a corrupted ledger entry is said once per run, the
+ * ledger reports each file once), info and debug lines only with --verbose. Text from outside is escaped.
+ */
+function stderrLogger(io: CliIo, verbose: boolean): Logger {
+  const line = (level: string) => (message: string) => void io.stderr.write(`dev-ports ${level}: ${escapeControl(message)}\n`);
+  const quiet = () => undefined;
+  return { info: verbose ? line('info') : quiet, warn: line('warn'), error: line('error'), debug: verbose ? line('debug') : quiet };
 }
 
 function openLedger(ctx: Context): Ledger {
@@ -59,11 +72,16 @@ function openLedger(ctx: Context): Ledger {
  */
 function readAllocationsForDisplay(ctx: Context): Allocation[] {
   try {
-    return openLedger(ctx).entries().map(toAllocation);
+    return openLedger(ctx).entries().filter(readable).map(toAllocation);
   } catch (e) {
-    ctx.io.stderr.write(`dev-ports: could not read the port ledger (${(e as Error).message}); reservations are not shown.\n`);
+    ctx.io.stderr.write(`dev-ports: could not read the port ledger (${escapeControl((e as Error).message)}); reservations are not shown.\n`);
     return [];
   }
+}
+
+/** Entries whose project is known (an unreadable entry holds its port but names no project). */
+function readable(entry: LedgerEntry): boolean {
+  return entry.foreign !== 'unreadable';
 }
 
 function resolveProject(ctx: Context, project: string): string {
@@ -82,6 +100,8 @@ function addresses(listeners: readonly Listener[]): string {
 
 /** Reads one line from `stdin`; resolves to '' when it ends first. */
 function readLine(stdin: NodeJS.ReadableStream): Promise<string> {
+  // Loaded here, not at start: only `free` on a terminal reads a line, and every command pays for what main loads.
+  const readline = require('readline') as typeof import('readline');
   return new Promise((resolve) => {
     const rl = readline.createInterface({ input: stdin, terminal: false });
     let answered = false;
@@ -125,12 +145,28 @@ export async function checkCommand(ctx: Context, req: Request<'check'>): Promise
   } else if (free) {
     const reservation = readAllocationsForDisplay(ctx).find((a) => a.port === req.port);
     const note = reservation ? ` It is reserved for ${reservation.projectId} in the Dev Ports ledger.` : '';
-    ctx.io.stdout.write(`Port ${req.port} is free.${note}\n`);
+    ctx.io.stdout.write(`${escapeControl(`Port ${req.port} is free.${note}`)}\n`);
   } else {
     const on = listeners.length > 0 ? ` on ${addresses(listeners)}` : '';
-    ctx.io.stdout.write(`Port ${req.port} is in use${on} by ${describeHolders(listeners)}.\n`);
+    ctx.io.stdout.write(`${escapeControl(`Port ${req.port} is in use${on} by ${describeHolders(listeners)}.`)}\n`);
   }
   return free ? 0 : 1;
+}
+
+/**
+ * ` (processes of user alice)` when some holder runs as another user (as root, `free` can stop them): who pays
+ * for the stop is said before and after it. Empty when every holder is ours.
+ */
+function ofOtherUsers(listeners: readonly Listener[]): string {
+  const own = process.getuid?.();
+  if (own === undefined) return '';
+  const users = new Set<string>();
+  for (const p of holdersOf(listeners)) {
+    if (p.uid !== undefined && p.uid !== own) users.add(p.user ?? `uid ${p.uid}`);
+  }
+  if (users.size === 0) return '';
+  const names = [...users].map((u) => escapeControl(u));
+  return ` (${names.length === 1 ? 'a process' : 'processes'} of user ${names.join(', ')})`;
 }
 
 /**
@@ -169,7 +205,7 @@ export async function freeCommand(ctx: Context, req: Request<'free'>): Promise<n
     }
     throw new PermissionDeniedError(req.port, { uid });
   }
-  const holders = describeHolders(listeners);
+  const holders = escapeControl(describeHolders(listeners)) + ofOtherUsers(listeners);
   if (!req.yes) {
     if (!io.isTTY) {
       if (req.json) io.stdout.write(formatJson(notFreed));
@@ -200,13 +236,13 @@ export async function freeCommand(ctx: Context, req: Request<'free'>): Promise<n
   }
   const killedPids = [...result.killedPids].sort((a, b) => a - b);
   if (req.json) io.stdout.write(formatJson({ port: req.port, killedPids, free: result.free }));
-  const stopped = killedPids.length > 0 ? `Stopped PID ${killedPids.join(', ')}` : 'Stopped nothing';
+  const stopped = killedPids.length > 0 ? `Stopped PID ${killedPids.join(', ')}${ofOtherUsers(listeners)}` : 'Stopped nothing';
   if (result.free) {
     if (!req.json) io.stdout.write(`${stopped}; port ${req.port} is free.\n`);
     return 0;
   }
   const now = await os.listListeners(req.port);
-  const holder = now.length > 0 ? ` by ${describeHolders(now)}` : '';
+  const holder = now.length > 0 ? ` by ${escapeControl(describeHolders(now))}` : '';
   const waited = req.timeoutMs !== undefined ? ` within ${req.timeoutMs} ms` : '';
   io.stderr.write(
     `${stopped}, but port ${req.port} is still in use${holder}${waited}; run "dev-ports check ${req.port}" to see who holds it.\n`,
@@ -223,7 +259,7 @@ export async function freeCommand(ctx: Context, req: Request<'free'>): Promise<n
 export async function findCommand(ctx: Context, req: Request<'find'>): Promise<number> {
   let reserved: number[] = [];
   try {
-    reserved = openLedger(ctx).entries().map((e) => e.port);
+    reserved = [...openLedger(ctx).heldPorts()];
   } catch (e) {
     ctx.io.stderr.write(`dev-ports: could not read the port ledger (${(e as Error).message}); reserved ports are not skipped.\n`);
   }
@@ -234,25 +270,75 @@ export async function findCommand(ctx: Context, req: Request<'find'>): Promise<n
 }
 
 /**
- * `dev-ports reserve <project>`: the project's port in the machine-wide ledger (its existing one while it holds
- * it). The reservation has no owner process, so it outlives the CLI until `release` or `cleanup`.
+ * `dev-ports reserve <project>`: the project's port in the machine-wide ledger. One project, one port, whoever
+ * asked first: when the ledger already has a reservation for the project (made by this CLI, a VS Code window or
+ * a script), that port is printed and nothing is written. Otherwise a port of `--range`, else of the range in the
+ * nearest `.vscode/settings.json` (devPorts.portRange), else 3000-3999. The reservation is marked as the CLI's
+ * and outlives this process until `release` or `cleanup`.
  *
  * @example
  * await reserveCommand(ctx, { command: 'reserve', project: 'web', json: false, verbose: false }); // prints 3000
  */
 export async function reserveCommand(ctx: Context, req: Request<'reserve'>): Promise<number> {
   const projectId = resolveProject(ctx, req.project);
-  const range = req.range ?? { ...DEFAULT_RANGE };
+  const ledger = openLedger(ctx);
+  const existing = ledger.findByProject(projectId);
+  if (existing) {
+    if (req.port !== undefined && req.port !== existing.port) {
+      throw new DevPortsError(
+        `${projectId} already holds port ${existing.port} (reserved by ${madeBy(existing)} ${formatAge((ctx.io.now ?? Date.now)() - existing.allocatedAt)} ago): one project gets one port, so release it first with "dev-ports release ${req.project}".`,
+        'PORT_RESERVED',
+      );
+    }
+    ctx.io.stdout.write(req.json ? formatJson(toAllocation(existing)) : `${existing.port}\n`);
+    return 0;
+  }
+  const range =
+    req.range ?? readWorkspacePortRange(projectId, (problem) => ctx.logger.warn(`[settings] ${problem}`)) ?? { ...DEFAULT_RANGE };
   const allocator = new PortAllocator({
     store: createMemoryStore(),
-    ledger: openLedger(ctx),
+    ledger,
     os: ctx.os,
     logger: ctx.logger,
     range: () => range,
+    owner: { pid: process.pid, kind: 'cli' },
   });
-  const allocation = await allocator.allocate(projectId, req.port !== undefined ? { preferredPort: req.port, range } : { range });
+  const allocation = await allocateRacing(ctx, allocator, ledger, projectId, req.port, range);
   ctx.io.stdout.write(req.json ? formatJson(toAllocation(allocation)) : `${allocation.port}\n`);
   return 0;
+}
+
+/**
+ * `allocate`, telling apart a real holder of `--port` from another reserver's bind check: while one reserver
+ * checks that a port is free it binds it for a moment, and a second reserver then sees "in use" by a socket
+ * without a visible process. Such a loser looks at the ledger again: it names the project that won the race, or
+ * tries once more when the port is free again.
+ */
+async function allocateRacing(
+  ctx: Context,
+  allocator: PortAllocator,
+  ledger: Ledger,
+  projectId: string,
+  port: number | undefined,
+  range: { start: number; end: number },
+): Promise<Allocation> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await allocator.allocate(projectId, port !== undefined ? { preferredPort: port, range } : { range });
+    } catch (e) {
+      if (port === undefined || !(e instanceof PortInUseError) || e.holders.length > 0 || attempt >= 5) throw e;
+      // Give the winner time to write its claim, then say what really happened.
+      await new Promise((resolve) => setTimeout(resolve, 20 + 20 * attempt));
+      const winner = ledger.get(port);
+      if (winner && winner.projectId === projectId) return toAllocation(winner);
+      if (winner) {
+        const error = new PortReservedError(port, winner.projectId, winner.allocatedAt, e.suggestedPort);
+        error.message = `Another reserver took port ${port} a moment before this one: ${error.message}`;
+        throw error;
+      }
+      if (!(await ctx.os.isPortAvailable(port))) throw e;
+    }
+  }
 }
 
 /**
@@ -268,8 +354,8 @@ export async function releaseCommand(ctx: Context, req: Request<'release'>): Pro
   const allocator = new PortAllocator({ store: createMemoryStore(), ledger, os: ctx.os, logger: ctx.logger });
   const released = await allocator.releasePortForProject(projectId);
   if (req.json) ctx.io.stdout.write(formatJson({ projectId, released }));
-  else if (released) ctx.io.stdout.write(`Released port ${held.join(', ')} of ${projectId}.\n`);
-  else ctx.io.stdout.write(`${projectId} had no reservation.\n`);
+  else if (released) ctx.io.stdout.write(`${escapeControl(`Released port ${held.join(', ')} of ${projectId}.`)}\n`);
+  else ctx.io.stdout.write(`${escapeControl(`${projectId} had no reservation.`)}\n`);
   return 0;
 }
 
@@ -280,9 +366,9 @@ export async function releaseCommand(ctx: Context, req: Request<'release'>): Pro
  * await allocationsCommand(ctx, { command: 'allocations', json: true, verbose: false }); // [{ projectId, port, allocatedAt }]
  */
 export async function allocationsCommand(ctx: Context, req: Request<'allocations'>): Promise<number> {
-  const allocations = openLedger(ctx).entries().map(toAllocation);
-  if (req.json) ctx.io.stdout.write(formatJson(allocations));
-  else ctx.io.stdout.write(formatAllocationsTable(allocations, (ctx.io.now ?? Date.now)(), ctx.io.columns));
+  const entries = openLedger(ctx).entries();
+  if (req.json) ctx.io.stdout.write(formatJson(entries.filter(readable).map(toAllocation)));
+  else ctx.io.stdout.write(formatAllocationsTable(entries, (ctx.io.now ?? Date.now)(), ctx.io.columns));
   return 0;
 }
 
@@ -294,7 +380,11 @@ export async function allocationsCommand(ctx: Context, req: Request<'allocations
  * await cleanupCommand(ctx, { command: 'cleanup', olderThanMinutes: 0, json: true, verbose: false }); // { released: [...] }
  */
 export async function cleanupCommand(ctx: Context, req: Request<'cleanup'>): Promise<number> {
-  const released = await cleanupStaleLedgerEntries(openLedger(ctx), ctx.os, {
+  const ledger = openLedger(ctx);
+  // Files that are not entries (corrupt, truncated, symbolic links) go first: they hold no one's reservation.
+  const junk = await ledger.withLockAsync(() => ledger.removeJunk());
+  for (const line of junk) ctx.io.stderr.write(`dev-ports: removed the ledger file of port ${escapeControl(line)}.\n`);
+  const released = await cleanupStaleLedgerEntries(ledger, ctx.os, {
     olderThanMs: req.olderThanMinutes * 60_000,
     now: (ctx.io.now ?? Date.now)(),
     logger: ctx.logger,
@@ -305,7 +395,7 @@ export async function cleanupCommand(ctx: Context, req: Request<'cleanup'>): Pro
     ctx.io.stdout.write(`No stale reservation: none is older than ${req.olderThanMinutes} min with its port free.\n`);
   } else {
     const list = released.map((a) => `${a.port} (${a.projectId})`).join(', ');
-    ctx.io.stdout.write(`Released ${released.length} stale reservation${released.length === 1 ? '' : 's'}: ${list}.\n`);
+    ctx.io.stdout.write(`${escapeControl(`Released ${released.length} stale reservation${released.length === 1 ? '' : 's'}: ${list}.`)}\n`);
   }
   return 0;
 }
@@ -333,7 +423,7 @@ function run(ctx: Context, req: CommandRequest): Promise<number> {
 
 /** `port`, `run` and `mcp`, which parse their own arguments. */
 function runExtra(io: CliIo, os: PortOs, command: ExtraCommandName, args: string[]): Promise<number> {
-  const logger = (verbose: boolean) => (verbose ? stderrLogger(io) : silentLogger);
+  const logger = (verbose: boolean) => stderrLogger(io, verbose);
   switch (command) {
     case 'port': {
       const req = parsePortArgs(args);
@@ -370,7 +460,7 @@ export async function runCli(argv: readonly string[], io: CliIo, os: PortOs): Pr
     parsed = parseArgs(argv);
   } catch (e) {
     if (e instanceof UsageError) {
-      io.stderr.write(`dev-ports: ${e.message}\n`);
+      io.stderr.write(`dev-ports: ${escapeControl(e.message)}\n`);
       return 2;
     }
     throw e;
@@ -385,7 +475,7 @@ export async function runCli(argv: readonly string[], io: CliIo, os: PortOs): Pr
   }
   try {
     if (parsed.kind === 'extra') return await runExtra(io, os, parsed.command, parsed.args);
-    const ctx: Context = { io, os, logger: parsed.verbose ? stderrLogger(io) : silentLogger };
+    const ctx: Context = { io, os, logger: stderrLogger(io, parsed.verbose) };
     return await run(ctx, parsed);
   } catch (e) {
     if (e instanceof UsageError) {
@@ -393,11 +483,11 @@ export async function runCli(argv: readonly string[], io: CliIo, os: PortOs): Pr
       return 2;
     }
     if (e instanceof DevPortsError) {
-      io.stderr.write(`dev-ports: ${describeError(e)}\n`);
+      io.stderr.write(`dev-ports: ${escapeControl(describeError(e))}\n`);
       return e instanceof InvalidInputError ? 2 : 1;
     }
     const error = e instanceof Error ? e : new Error(String(e));
-    io.stderr.write(`dev-ports: ${error.message}\n`);
+    io.stderr.write(`dev-ports: ${escapeControl(error.message)}\n`);
     if (io.env.DEV_PORTS_DEBUG === '1' && error.stack) io.stderr.write(`${error.stack}\n`);
     return 1;
   }

@@ -3,6 +3,28 @@
  */
 import type { Listener } from '../os/types';
 import type { Allocation } from '../core/types';
+import type { LedgerEntry } from '../core/ledger';
+
+/** Control characters (C0, DEL, C1), line and paragraph separators, and bidirectional overrides. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Makes text from outside (another user's command line, a project id) safe to print on a terminal: control
+ * characters become visible escapes (`\n`, `\t`, `\r`, `\x1b`, `\u202e`), so nothing can move the cursor, recolour
+ * the terminal or fake a line of output.
+ *
+ * @example
+ * escapeControl('evil\x1b[2J\nroot'); // 'evil\\x1b[2J\\nroot'
+ */
+export function escapeControl(text: string): string {
+  return text.replace(CONTROL, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
 
 /** One row of `dev-ports list --json`, as CONTRACT.md shapes it. */
 export interface ListEntry {
@@ -101,7 +123,7 @@ const GAP = '  ';
  * // 'PORT  COMMAND\n3000  node server.js\n'
  */
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[], options: TableOptions = {}): string {
-  const cells = rows.map((row) => headers.map((_, i) => (row[i] ?? '').replace(/\s+/g, ' ')));
+  const cells = rows.map((row) => headers.map((_, i) => escapeControl(row[i] ?? '').replace(/\s+/g, ' ')));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i].length)));
   if (options.maxWidth !== undefined) {
     let excess = widths.reduce((sum, w) => sum + w, 0) + GAP.length * (headers.length - 1) - options.maxWidth;
@@ -194,17 +216,43 @@ export function formatAge(ms: number): string {
 }
 
 /**
- * Human table of `dev-ports allocations`.
+ * Who made a reservation, for people: `cli`, `VS Code (PID 4242)`, `library`; entries of a newer Dev Ports and
+ * unreadable ones say so. Entries without an owner were made by a CLI or a script of an older version.
  *
  * @example
- * formatAllocationsTable([{ projectId: '/w/web', port: 3000, allocatedAt: now - 60_000 }], now);
- * // PORT  PROJECT  AGE    PID
- * // 3000  /w/web   1 min
+ * madeBy({ projectId: '/w/web', port: 3000, allocatedAt: 1, owner: { pid: 4242, kind: 'vscode' } }); // 'VS Code (PID 4242)'
  */
-export function formatAllocationsTable(allocations: readonly Allocation[], now: number, maxWidth?: number): string {
+export function madeBy(entry: Allocation & Pick<LedgerEntry, 'owner' | 'foreign'>): string {
+  if (entry.foreign === 'newer-version') return 'a newer Dev Ports';
+  if (entry.foreign === 'unreadable') return '(cannot read)';
+  if (!entry.owner) return 'cli or library';
+  if (entry.owner.kind === 'vscode') return `VS Code (PID ${entry.owner.pid})`;
+  return entry.owner.kind;
+}
+
+/**
+ * Human table of `dev-ports allocations`: port, project, age, the dev server's PID and who made the reservation.
+ *
+ * @example
+ * formatAllocationsTable([{ projectId: '/w/web', port: 3000, allocatedAt: now - 60_000, owner: { pid: 9, kind: 'cli' } }], now);
+ * // PORT  PROJECT  AGE    PID  BY
+ * // 3000  /w/web   1 min       cli
+ */
+export function formatAllocationsTable(
+  allocations: readonly (Allocation & Pick<LedgerEntry, 'owner' | 'foreign'>)[],
+  now: number,
+  maxWidth?: number,
+): string {
   if (allocations.length === 0) return 'No port is reserved.\n';
   const rows = [...allocations]
     .sort((a, b) => a.port - b.port)
-    .map((a) => [String(a.port), a.projectId, formatAge(now - a.allocatedAt), a.pid !== undefined ? String(a.pid) : '']);
-  return formatTable(['PORT', 'PROJECT', 'AGE', 'PID'], rows, { maxWidth, shrink: [{ column: 1, min: 16, keep: 'start' }] });
+    .map((a) => [
+      String(a.port),
+      a.projectId,
+      // Stamped in the future: the clock was stepped back since; say so rather than print a negative age.
+      a.allocatedAt > now + 60_000 ? 'in the future' : a.foreign === 'unreadable' ? '?' : formatAge(now - a.allocatedAt),
+      a.pid !== undefined ? String(a.pid) : '',
+      madeBy(a),
+    ]);
+  return formatTable(['PORT', 'PROJECT', 'AGE', 'PID', 'BY'], rows, { maxWidth, shrink: [{ column: 1, min: 16, keep: 'start' }] });
 }

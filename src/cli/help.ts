@@ -29,6 +29,7 @@ Exit: 0.`,
   check: `Usage: dev-ports check <port> [--json]
 
 Says whether <port> is free on every local address (0.0.0.0, ::, 127.0.0.1, ::1) and, if not, who holds it.
+A port is decimal digits; leading zeros are ignored (0042000 is 42000), as in every command.
 
 JSON: { port, free, pids }
 Exit: 0 free, 1 in use.`,
@@ -56,13 +57,16 @@ Exit: 0, 1 none free.`,
 
 Reserves a port for <project> in the machine-wide ledger and prints just the port number:
   PORT=$(dev-ports reserve web) npm run dev
-The same project gets the same port for as long as its reservation holds; other projects (and the VS Code
-extension) never get it. The reservation outlives this command: end it with "dev-ports release <project>".
+One project, one port, whoever asked first: when the ledger already holds a port for <project> (reserved by
+this CLI, a VS Code window or a script), that port is printed and nothing changes; a different --port is then
+refused until the project is released. Other projects (and the VS Code extension) never get the port. The
+reservation outlives this command: end it with "dev-ports release <project>".
 
 ${PROJECT_NOTE}
 
   --port <p>        the port wanted (exit 1 if it is in use or reserved by another project)
-  --range <a>-<b>   ports to pick from (default: 3000-3999)
+  --range <a>-<b>   ports to pick from (default: devPorts.portRange.start/end of the nearest
+                    .vscode/settings.json at or above <project>, else 3000-3999)
 
 JSON: { projectId, port, allocatedAt, pid? }
 Exit: 0, 1 none free.`,
@@ -76,14 +80,18 @@ JSON: { projectId, released }
 Exit: 0.`,
   allocations: `Usage: dev-ports allocations [--json]
 
-Shows the machine-wide ledger: every reserved port, its project, its age and the dev server's PID if known.
+Shows the machine-wide ledger: every reserved port, its project, its age, the dev server's PID if known and who
+made the reservation (cli, VS Code and its window's PID, library). Damaged ledger files are reported on stderr,
+once each; the valid entries are still shown.
 
 JSON: [{ projectId, port, allocatedAt, pid? }]
 Exit: 0.`,
   cleanup: `Usage: dev-ports cleanup [--older-than <minutes>] [--json]
 
 Releases stale reservations: older than <minutes>, with their port free on every local address and their dev
-server (if one was recorded) no longer running. Reservations whose port is in use are kept.
+server (if one was recorded) no longer running. Reservations whose port is in use are kept, and so are entries
+written by a newer Dev Ports. Ledger files that are not entries (corrupt, truncated, symbolic links) are removed
+first and reported on stderr.
 
   --older-than <minutes>   minimum age of a stale reservation (default: 5)
 

@@ -14,6 +14,7 @@ import { createMemoryStore } from '../core/memoryStore';
 import { normalizeProjectId, portFlagsForArgv } from '../core/projects';
 import type { Logger } from '../core/types';
 import type { PortOs } from '../os/types';
+import { readWorkspacePortRange } from '../core/workspaceSettings';
 import { DEFAULT_RANGE, parsePort, parseRange, UsageError, type PortRangeArg } from './args';
 import type { CliIo } from './commands';
 
@@ -41,7 +42,7 @@ it. The command runs without a shell: write "sh -c '…'" for shell syntax. In a
 
   --project <dir>   the project folder (resolved against the current folder)
   --port <p>        the port wanted (exit 1 if it is in use or reserved by another project)
-  --range <a>-<b>   ports to pick from (default: 3000-3999)
+  --range <a>-<b>   ports to pick from (default: the workspace's devPorts.portRange in .vscode/settings.json, else 3000-3999)
 
 Exit: the command's exit code; 1 no port could be reserved; 2 bad input; 127 the command was not found.`;
 
@@ -143,7 +144,8 @@ export async function runCommand(ctx: RunContext, req: RunRequest): Promise<numb
   if (req.project !== undefined && !isDirectory(projectId)) {
     throw new InvalidInputError(`The project folder ${projectId} does not exist.`);
   }
-  const range = req.range ?? { ...DEFAULT_RANGE };
+  const range =
+    req.range ?? readWorkspacePortRange(projectId, (problem) => ctx.logger.warn(`[settings] ${problem}`)) ?? { ...DEFAULT_RANGE };
   const ledger = new Ledger({ home: Ledger.defaultHome(io.env), logger: ctx.logger });
   const before = ledger.findByProject(projectId);
   const hostAlive = !!before?.owner && before.owner.pid !== process.pid && ctx.os.isProcessAlive(before.owner.pid);
@@ -158,8 +160,7 @@ export async function runCommand(ctx: RunContext, req: RunRequest): Promise<numb
     );
   }
   // The reservation is this process's: if dev-ports is killed with SIGKILL, the entry is orphaned as soon as the
-  // command is gone too, and the next reserver takes it over. A reservation made before by `dev-ports reserve`
-  // (no owner) keeps no owner and is kept at the end.
+  // command is gone too, and the next sweep past the stale threshold takes it back.
   const allocator = new PortAllocator({
     store: createMemoryStore(),
     ledger,
@@ -171,7 +172,14 @@ export async function runCommand(ctx: RunContext, req: RunRequest): Promise<numb
   const port = hosted
     ? before!.port
     : (await allocator.allocate(projectId, req.port !== undefined ? { preferredPort: req.port, range } : { range })).port;
-  const keepReservation = hosted || (before !== undefined && before.owner === undefined && before.port === port);
+  // A plain `dev-ports reserve` made before (no owner, or a `cli` owner that has exited, and no dev server PID on
+  // the entry) is the user's: it is used and kept. An entry an earlier `run` left (it records its command's PID) is not.
+  const reservedBefore =
+    before !== undefined &&
+    before.port === port &&
+    before.pid === undefined &&
+    (before.owner === undefined || (before.owner.kind === 'cli' && !ctx.os.isProcessAlive(before.owner.pid)));
+  const keepReservation = hosted || reservedBefore;
   const [command, ...args] = req.argv;
   const fullArgs = [...args, ...frameworkFlags(req.argv, port)];
   io.stderr.write(`dev-ports: ${printable(path.basename(projectId) || projectId)} → port ${port}: PORT=${port} ${printable([command, ...fullArgs].join(' '))}\n`);

@@ -12,7 +12,7 @@
 import { OsAccessError } from '../os/errors';
 import type { KillResult, PortOs } from '../os/types';
 import { NoFreePortError, PermissionDeniedError, PortInUseError, PortReservedError } from './errors';
-import { Ledger, type LedgerEntry, type LedgerOwner } from './ledger';
+import { LEDGER_FUTURE_SLACK_MS, Ledger, type LedgerEntry, type LedgerOwner } from './ledger';
 import { silentLogger, systemClock, type Allocation, type Clock, type Logger, type PortRange, type StateStore } from './types';
 import { assertDuration, assertPid, assertProjectId, assertValidPort, assertValidRange, isValidPort } from './validate';
 
@@ -114,6 +114,12 @@ export function parseAllocations(value: unknown, report: (problem: string) => vo
   return result;
 }
 
+/** Gives `entry` the owner of `from` (or none, as `from` has). */
+function keepOwner(entry: LedgerEntry, from: LedgerEntry): void {
+  if (from.owner) entry.owner = { ...from.owner };
+  else delete entry.owner;
+}
+
 function toAllocation(entry: LedgerEntry): Allocation {
   const allocation: Allocation = { projectId: entry.projectId, port: entry.port, allocatedAt: entry.allocatedAt };
   if (entry.pid !== undefined) allocation.pid = entry.pid;
@@ -127,7 +133,8 @@ function isStale(
   listening: Set<number>,
   isAlive: (pid: number) => boolean,
 ): boolean {
-  if (now - a.allocatedAt < threshold) return false;
+  // An allocation stamped in the future was made before the clock was stepped back: its age is unknown, not young.
+  if (now - a.allocatedAt < threshold && a.allocatedAt <= now + LEDGER_FUTURE_SLACK_MS) return false;
   if (listening.has(a.port)) return false;
   // A dev server that is still alive (e.g. restarting, or not listening yet) keeps its port.
   return a.pid === undefined || !isAlive(a.pid);
@@ -150,7 +157,7 @@ export async function cleanupStaleLedgerEntries(
   const logger = options.logger ?? silentLogger;
   const listening = await os.listeningPorts();
   const now = options.now ?? Date.now();
-  const released = ledger.withLock(() => {
+  const released = await ledger.withLockAsync(() => {
     const out: Allocation[] = [];
     for (const entry of ledger.entries()) {
       if (!isStale(entry, threshold, now, listening, (pid) => os.isProcessAlive(pid))) continue;
@@ -230,8 +237,8 @@ export class PortAllocator {
 
   /** Ports that other projects hold and that this project must not get. */
   private heldByOthers(projectId: string): Set<number> {
-    const held = new Set<number>();
-    for (const e of this.ledger.entries()) if (e.projectId !== projectId && !this.ledger.isOrphaned(e)) held.add(e.port);
+    // One directory listing, no entry read: orphaned reservations stay excluded until a sweep or a --port takes them.
+    const held = this.ledger.heldPorts(projectId);
     for (const a of this.readStore()) if (a.projectId !== projectId) held.add(a.port);
     return held;
   }
@@ -291,7 +298,7 @@ export class PortAllocator {
     if (options.pid !== undefined) assertPid(options.pid);
     const range = options.range ? { start: options.range.start, end: options.range.end } : this.currentRange();
     return await this.serialize(async () => {
-      const existing = this.keepExisting(projectId, options.pid);
+      const existing = await this.keepExisting(projectId, options.pid);
       if (existing && (options.preferredPort === undefined || options.preferredPort === existing.port)) {
         if (await this.remember(existing)) this.emitter.fire();
         return existing;
@@ -323,9 +330,11 @@ export class PortAllocator {
    * The project's existing allocation when it still holds it (store first, else the ledger), re-claimed in the
    * ledger under our owner. A stored allocation whose port another project took meanwhile is dropped.
    */
-  private keepExisting(projectId: string, pid: number | undefined): Allocation | undefined {
+  private async keepExisting(projectId: string, pid: number | undefined): Promise<Allocation | undefined> {
     const stored = this.readStore().find((a) => a.projectId === projectId);
-    return this.ledger.withLock(() => {
+    // Nothing to keep: no lock taken (claimFromRange looks at the ledger again under its lock).
+    if (!stored && !this.ledger.findByProject(projectId)) return undefined;
+    return await this.ledger.withLockAsync(() => {
       if (stored) {
         const entry = this.entryFor(projectId, stored.port, stored.allocatedAt, pid ?? stored.pid);
         const held = this.ledger.get(stored.port);
@@ -340,8 +349,8 @@ export class PortAllocator {
       const inLedger = this.ledger.findByProject(projectId);
       if (!inLedger) return undefined;
       const entry = this.entryFor(projectId, inLedger.port, inLedger.allocatedAt, pid ?? inLedger.pid);
-      // CLI reservations have no owner and stay that way; an owner-kept entry is adopted by this owner.
-      if (!inLedger.owner) delete entry.owner;
+      // CLI and library reservations keep who made them (they outlive their process); a window's is adopted.
+      if (!inLedger.owner || inLedger.owner.kind !== 'vscode') keepOwner(entry, inLedger);
       return this.ledger.tryClaim(entry) ? toAllocation(entry) : undefined;
     });
   }
@@ -384,7 +393,7 @@ export class PortAllocator {
       }
     }
     const entry = this.entryFor(projectId, port, this.clock.now(), options.pid ?? previous?.pid);
-    const blocker = this.ledger.withLock(() => {
+    const blocker = await this.ledger.withLockAsync(() => {
       const current = this.ledger.get(port);
       if (current && current.projectId !== projectId) {
         if (!this.ledger.isOrphaned(current)) return current;
@@ -408,7 +417,7 @@ export class PortAllocator {
       if (candidate === undefined) throw new NoFreePortError(range);
       tried.add(candidate);
       const entry = this.entryFor(projectId, candidate, this.clock.now(), pid);
-      const claimed = this.ledger.withLock((): Allocation | undefined => {
+      const claimed = await this.ledger.withLockAsync((): Allocation | undefined => {
         // Another process (a second window, the CLI) may have reserved for this very project since we looked.
         const mine = this.ledger.findByProject(projectId);
         if (mine) return toAllocation(mine);
@@ -444,11 +453,11 @@ export class PortAllocator {
       if (pid === undefined) delete allocation.pid;
       else allocation.pid = pid;
       await this.writeStore(list);
-      this.ledger.withLock(() => {
+      await this.ledger.withLockAsync(() => {
         const held = this.ledger.get(allocation.port);
         if (held && held.projectId !== projectId) return;
         const entry = this.entryFor(projectId, allocation.port, allocation.allocatedAt, pid);
-        if (held && !held.owner) delete entry.owner;
+        if (held && (!held.owner || held.owner.kind !== 'vscode')) keepOwner(entry, held);
         this.ledger.update(entry);
       });
       this.logger.info(`[allocator] ${projectId} on port ${allocation.port}: dev server PID ${pid ?? 'cleared'}.`);
@@ -470,7 +479,7 @@ export class PortAllocator {
       const previous = this.readStore().find((a) => a.projectId === projectId);
       if (previous?.port === port) return previous;
       const entry = this.entryFor(projectId, port, this.clock.now(), previous?.pid);
-      const blocker = this.ledger.withLock(() => {
+      const blocker = await this.ledger.withLockAsync(() => {
         const current = this.ledger.get(port);
         if (current && current.projectId !== projectId) {
           if (!this.ledger.isOrphaned(current)) return current;
@@ -501,7 +510,7 @@ export class PortAllocator {
       const list = this.readStore();
       const stored = list.find((a) => a.projectId === projectId);
       if (stored) await this.writeStore(list.filter((a) => a !== stored));
-      const fromLedger = this.ledger.withLock(() => {
+      const fromLedger = await this.ledger.withLockAsync(() => {
         let released = 0;
         for (const e of this.ledger.entries()) if (e.projectId === projectId && this.ledger.release(e.port, projectId)) released++;
         return released;
@@ -525,7 +534,7 @@ export class PortAllocator {
     return await this.serialize(async () => {
       const list = this.readStore();
       await this.writeStore([]);
-      this.ledger.withLock(() => {
+      await this.ledger.withLockAsync(() => {
         for (const a of list) this.ledger.release(a.port, a.projectId);
       });
       this.logger.info(`[allocator] Released all ${list.length} allocation(s)${list.length ? `: ${list.map((a) => a.port).join(', ')}` : ''}.`);
@@ -552,7 +561,7 @@ export class PortAllocator {
       const stale = list.filter((a) => isStale(a, threshold, now, listening, (pid) => this.os.isProcessAlive(pid)));
       if (stale.length > 0) {
         await this.writeStore(list.filter((a) => !stale.includes(a)));
-        this.ledger.withLock(() => {
+        await this.ledger.withLockAsync(() => {
           for (const a of stale) this.ledger.release(a.port, a.projectId);
         });
       }
@@ -578,7 +587,7 @@ export class PortAllocator {
       const listening = await this.os.listeningPorts();
       const kept: Allocation[] = [];
       const released: Allocation[] = [];
-      this.ledger.withLock(() => {
+      await this.ledger.withLockAsync(() => {
         for (const a of list) {
           const running = (a.pid !== undefined && this.os.isProcessAlive(a.pid)) || listening.has(a.port);
           const held = this.ledger.get(a.port);

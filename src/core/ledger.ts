@@ -6,6 +6,7 @@
  * Nothing here imports `vscode` or talks to sockets; whether a port is free at the OS level is the allocator's
  * business.
  */
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -23,6 +24,12 @@ export interface LedgerOwner {
 
 export interface LedgerEntry extends Allocation {
   owner?: LedgerOwner;
+  /**
+   * Set when the port is held by a file this version cannot fully use. Such a port is respected: never moved
+   * aside, never given to another project, never released by a sweep. 'newer-version': written by a newer Dev
+   * Ports (a higher file version); 'unreadable': the file cannot be read (e.g. root-owned after a `sudo dev-ports`).
+   */
+  foreign?: 'newer-version' | 'unreadable';
 }
 
 export interface LedgerOptions {
@@ -32,18 +39,33 @@ export interface LedgerOptions {
   clock?: Clock;
   /** Injected so tests and the OS layer decide; default: signal 0, EPERM counts as alive. */
   isProcessAlive?: (pid: number) => boolean;
+  /** How long a wait for the ledger lock may last before a LedgerError; default 10 s. */
+  lockTimeoutMs?: number;
 }
 
 const FILE_VERSION = 1;
 /** Holders keep the lock for well under a millisecond: a lock this old is stuck (its holder hung, or its PID was
- * reused by another process), and waiting longer would freeze the extension host, whose lock wait is synchronous. */
+ * reused by another process). A lock stamped this far in the future is stuck too: the clock was stepped back. */
 const LOCK_STALE_MS = 2_000;
 /** A lock file without a readable holder was left by a crash between its creation and its write. */
 const LOCK_UNREADABLE_STALE_MS = 500;
-/** Nobody holds the lock longer than a few ms; past this a stuck lock is broken even if its holder lives. */
-const LOCK_GIVE_UP_MS = 15_000;
+/** Every wait for the lock ends: past this the caller gets a LedgerError naming the lock and its holder. */
+const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+/** How often a waiter looks at the lock's holder to break a stale lock. */
+const LOCK_LOOK_EVERY_MS = 50;
+/** A waiter woken by a watch of the folder polls only this often, in case an event is missed. */
+const WATCHED_POLL_MS = 25;
+/** Temp files of a reserver that died mid-write are removed once their process is gone, or past this age. */
+const LEFTOVER_AGE_MS = 10 * 60_000;
+/** An entry stamped further than this in the future was written before the clock was stepped back. */
+const FUTURE_SLACK_MS = 60_000;
 const ENTRY_NAME = /^(\d{1,5})\.json$/;
+/** Our own temp names: `.<port>.json.tmp-<pid>-…`, `.<port>.json.release-<pid>-…`, `.<hash>.tmp-<pid>-…`. */
+const LEFTOVER_NAME = /^\.[^.]+(?:\.json)?\.(?:tmp|release)-(\d+)-/;
 const OWNER_KINDS = new Set(['vscode', 'cli', 'library']);
+/** Written once every entry of the folder has its project index (entries of older versions had none). */
+const INDEX_STAMP = '.indexed-v1';
+const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
 
 /** Re-entrancy per ledger folder: withLock inside withLock (same process, same home) must not wait for itself. */
 const heldLocks = new Map<string, number>();
@@ -58,7 +80,7 @@ function defaultIsProcessAlive(pid: number): boolean {
 }
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
-/** Synchronous sleep: withLock is synchronous so a claim cannot interleave with other async work in this process. */
+/** Synchronous sleep, for `withLock` only (the CLI and scripts); the extension host uses `withLockAsync`. */
 function sleepSync(ms: number): void {
   Atomics.wait(sleepCell, 0, 0, ms);
 }
@@ -71,6 +93,37 @@ function uniqueSuffix(): string {
   return `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
 }
 
+/** Reads a file without following a symbolic link (ELOOP for a link): the ledger never writes links. */
+function readNoFollow(file: string): string {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | O_NOFOLLOW);
+  try {
+    return fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Name of a project's index file: the project id's SHA-1 (fixed length, any characters in the id). */
+function indexName(projectId: string): string {
+  return crypto.createHash('sha1').update(projectId).digest('hex');
+}
+
+/** The port of an entry's file name (`3000.json`), else undefined; no regular expression (it runs per entry). */
+function portOfName(name: string): number | undefined {
+  const n = name.length;
+  if (n < 6 || n > 10 || !name.endsWith('.json') || name.charCodeAt(0) === 48 /* '0' */) return undefined;
+  let port = 0;
+  for (let i = 0; i < n - 5; i++) {
+    const c = name.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return undefined;
+    port = port * 10 + c;
+  }
+  return port >= 1 && port <= 65535 ? port : undefined;
+}
+
+/** Project id shown for a held port whose entry cannot be read (it never equals a real project folder). */
+export const UNREADABLE_PROJECT = '(unreadable ledger entry)';
+
 /**
  * Parses a ledger file's text: the entry, or the reason it is not a valid entry for `port`.
  *
@@ -78,6 +131,7 @@ function uniqueSuffix(): string {
  * parseLedgerEntry(fs.readFileSync('3000.json', 'utf8'), 3000).entry?.projectId;
  */
 export function parseLedgerEntry(text: string, port: number): { entry?: LedgerEntry; problem?: string } {
+  // A newer version's entry comes back as an entry with `foreign: 'newer-version'` and a problem that says so.
   if (text.trim() === '') return { problem: 'empty' };
   let data: unknown;
   try {
@@ -87,6 +141,16 @@ export function parseLedgerEntry(text: string, port: number): { entry?: LedgerEn
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return { problem: 'not a JSON object' };
   const d = data as Record<string, unknown>;
+  if (typeof d.version === 'number' && Number.isInteger(d.version) && d.version > FILE_VERSION) {
+    // A newer Dev Ports wrote it: its fields may mean more than we know, but its claim on the port stands.
+    const entry: LedgerEntry = {
+      projectId: typeof d.projectId === 'string' && d.projectId !== '' ? d.projectId : UNREADABLE_PROJECT,
+      port,
+      allocatedAt: typeof d.allocatedAt === 'number' && Number.isFinite(d.allocatedAt) ? d.allocatedAt : 0,
+      foreign: 'newer-version',
+    };
+    return { entry, problem: `written by a newer Dev Ports (file version ${d.version})` };
+  }
   if (d.version !== FILE_VERSION) return { problem: `unknown version ${JSON.stringify(d.version)}` };
   if (typeof d.projectId !== 'string' || d.projectId === '') return { problem: 'projectId is not a non-empty string' };
   if (!isValidPort(d.port)) return { problem: 'port is not a valid port' };
@@ -127,8 +191,61 @@ function sameEntry(a: LedgerEntry, b: LedgerEntry): boolean {
   return serialize(a) === serialize(b);
 }
 
+/** What one port's file holds: an entry (possibly `foreign`), nothing, or junk that is not an entry at all. */
+type ReadResult = { kind: 'entry'; entry: LedgerEntry } | { kind: 'missing' } | { kind: 'junk'; problem: string };
+
+/** What an inspection of a taken lock found. */
+type LockLook = { kind: 'broken' } | { kind: 'held'; pid?: number; ageMs: number };
+
+/** Resolves waits early when the lock file goes away: an `fs.watch` of the ledger folder, undefined if unsupported. */
+class LockWatcher {
+  private wake: (() => void) | undefined;
+  private constructor(private readonly watcher: fs.FSWatcher) {}
+
+  static open(dir: string, name: string): LockWatcher | undefined {
+    try {
+      const box: { self?: LockWatcher } = {};
+      const watcher = fs.watch(dir, { persistent: false }, (_event, file) => {
+        if (file === null || file === name || String(file) === name) box.self?.wake?.();
+      });
+      watcher.on('error', () => box.self?.close());
+      box.self = new LockWatcher(watcher);
+      return box.self;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Waits until the lock's name changes in the folder, or `ms` passed. */
+  next(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done(): void {
+        clearTimeout(timer);
+        if (self.wake === done) self.wake = undefined;
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  close(): void {
+    this.wake?.();
+    try {
+      this.watcher.close();
+    } catch {
+      // Closed already.
+    }
+  }
+}
+
 /**
  * The machine-wide port ledger.
+ *
+ * Layout: `<home>/ports/<port>.json` (one entry per reserved port, claimed by `link()`), `<home>/projects/<sha1>`
+ * (the port of each project, so "does this project hold a port?" is one small read instead of reading every
+ * entry) and `<home>/ledger.lock` (a short-lived lock that serialises read-then-claim sequences).
  *
  * @example
  * const ledger = new Ledger({ home: '/tmp/dev-ports' });
@@ -139,23 +256,37 @@ function sameEntry(a: LedgerEntry, b: LedgerEntry): boolean {
 export class Ledger {
   readonly home: string;
   readonly portsDir: string;
+  readonly projectsDir: string;
   readonly lockFile: string;
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly alive: (pid: number) => boolean;
-  /** Files already reported as unreadable, so a sweep every few minutes does not repeat the same warning. */
+  private readonly lockTimeoutMs: number;
+  /** Files already reported, so a sweep every few minutes does not repeat the same warning. */
   private readonly reported = new Set<string>();
+  private tidied = false;
+  private indexed = false;
+  /**
+   * The ports of the last listing, valid while the folder's mtime is unchanged. A stale copy is safe: a claim is
+   * a `link()` that fails on a taken port (the caller tries another), and a port skipped by mistake stays free.
+   */
+  private heldCache?: { mtimeNs: bigint; ports: Set<number> };
 
   constructor(options: LedgerOptions = {}) {
     this.home = path.resolve(options.home ?? Ledger.defaultHome());
     this.portsDir = path.join(this.home, 'ports');
+    this.projectsDir = path.join(this.home, 'projects');
     this.lockFile = path.join(this.home, 'ledger.lock');
     this.logger = options.logger ?? silentLogger;
     this.clock = options.clock ?? systemClock;
     this.alive = options.isProcessAlive ?? defaultIsProcessAlive;
+    this.lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
     try {
       // The ledger says which projects exist and runs nothing, but other users have no business rewriting it.
-      fs.mkdirSync(this.portsDir, { recursive: true, mode: 0o700 });
+      const created = fs.mkdirSync(this.portsDir, { recursive: true, mode: 0o700 });
+      fs.mkdirSync(this.projectsDir, { recursive: true, mode: 0o700 });
+      // A ledger this version creates has an index from its first entry on: nothing to migrate.
+      if (created !== undefined) fs.writeFileSync(path.join(this.projectsDir, INDEX_STAMP), `${this.clock.now()}\n`, { mode: 0o600 });
     } catch (e) {
       throw new LedgerError(`Cannot create the port ledger folder ${this.portsDir}: ${(e as Error).message}`, {
         cause: e,
@@ -191,33 +322,54 @@ export class Ledger {
     this.logger.warn(`[ledger] ${message}`);
   }
 
-  /** Reads one port's file: the entry, 'missing', or 'corrupt' (logged). */
-  private read(port: number): LedgerEntry | 'missing' | 'corrupt' {
+  /** Reads one port's file. Problems are reported once per file; only unexpected I/O errors throw. */
+  private read(port: number): ReadResult {
     const file = this.fileOf(port);
     let text: string;
     try {
-      text = fs.readFileSync(file, 'utf8');
+      text = readNoFollow(file);
     } catch (e) {
-      if (errnoCode(e) === 'ENOENT') return 'missing';
-      if (errnoCode(e) === 'EISDIR') {
+      const code = errnoCode(e);
+      if (code === 'ENOENT') return { kind: 'missing' };
+      if (code === 'ELOOP' || code === 'EMLINK') {
+        let target = '';
+        try {
+          const to = fs.readlinkSync(file);
+          target = ` to ${to}${fs.existsSync(path.resolve(this.portsDir, to)) ? '' : ', which does not exist'}`;
+        } catch {
+          // Gone meanwhile: the message stays general.
+        }
+        const problem = `it is a symbolic link${target}, not a ledger entry (Dev Ports never writes links)`;
+        this.report(`${file}:link`, `Skipping ${file}: ${problem}; "dev-ports cleanup" removes it, and a reservation of port ${port} replaces it.`);
+        return { kind: 'junk', problem };
+      }
+      if (code === 'EISDIR') {
         this.report(`${file}:dir`, `Skipping ${file}: it is a folder, not a ledger entry.`);
-        return 'corrupt';
+        return { kind: 'junk', problem: 'it is a folder' };
+      }
+      if (code === 'EACCES' || code === 'EPERM') {
+        // Someone holds the port and we cannot tell who: respect it rather than give it away.
+        this.report(
+          `${file}:unreadable`,
+          `Cannot read ${file} (${code}): port ${port} stays reserved. If a "sudo dev-ports" made it, remove it with sudo or give it back with "sudo chown $USER ${file}".`,
+        );
+        return { kind: 'entry', entry: { projectId: UNREADABLE_PROJECT, port, allocatedAt: 0, foreign: 'unreadable' } };
       }
       throw new LedgerError(`Cannot read the ledger entry ${file}: ${(e as Error).message}`, { cause: e });
     }
     const { entry, problem } = parseLedgerEntry(text, port);
-    if (entry) return entry;
+    if (entry) {
+      if (entry.foreign === 'newer-version') {
+        this.report(`${file}:newer`, `${file} was ${problem}: port ${port} stays reserved for ${entry.projectId}; it is never moved aside or given away.`);
+      }
+      return { kind: 'entry', entry };
+    }
     this.report(`${file}:${text.length}:${problem}`, `Skipping ${file}: ${problem}.`);
-    return 'corrupt';
+    return { kind: 'junk', problem: problem ?? 'not an entry' };
   }
 
-  /**
-   * Every valid entry, ordered by port. Corrupted, truncated, empty and foreign files are logged once and skipped.
-   *
-   * @example
-   * for (const e of ledger.entries()) console.log(e.port, e.projectId);
-   */
-  entries(): LedgerEntry[] {
+  /** Names in the ports folder; the first listing of each Ledger also removes temp files of dead reservers. */
+  private names(): string[] {
     let names: string[];
     try {
       names = fs.readdirSync(this.portsDir);
@@ -225,8 +377,52 @@ export class Ledger {
       if (errnoCode(e) === 'ENOENT') return [];
       throw new LedgerError(`Cannot read the port ledger ${this.portsDir}: ${(e as Error).message}`, { cause: e });
     }
-    const result: LedgerEntry[] = [];
+    if (!this.tidied) {
+      this.tidied = true;
+      this.removeLeftovers(names);
+    }
+    return names;
+  }
+
+  /**
+   * Removes temp files (`.<port>.json.tmp-<pid>-…`, `.release-…`) whose writer is gone (SIGKILLed mid-claim) or
+   * that are older than 10 minutes (its PID was reused). A live writer's temp file is left alone.
+   */
+  private removeLeftovers(names: readonly string[]): void {
     for (const name of names) {
+      if (name.charCodeAt(0) !== 46 /* '.' */) continue; // entries: most of a big ledger, never leftovers
+      const match = LEFTOVER_NAME.exec(name);
+      if (!match) continue;
+      const pid = Number(match[1]);
+      const file = path.join(this.portsDir, name);
+      let gone = pid !== process.pid && !this.alive(pid);
+      if (!gone) {
+        try {
+          gone = Math.abs(this.clock.now() - fs.lstatSync(file).mtimeMs) > LEFTOVER_AGE_MS;
+        } catch {
+          continue;
+        }
+      }
+      if (!gone) continue;
+      try {
+        fs.unlinkSync(file);
+        this.logger.info(`[ledger] Removed ${file}, left by PID ${pid} that stopped while writing.`);
+      } catch {
+        // Removed by someone else meanwhile.
+      }
+    }
+  }
+
+  /**
+   * Every entry, ordered by port, including ports held by files this version respects but cannot use (`foreign`).
+   * Corrupted, truncated, empty, symlinked and foreign files are reported once and skipped.
+   *
+   * @example
+   * for (const e of ledger.entries()) console.log(e.port, e.projectId);
+   */
+  entries(): LedgerEntry[] {
+    const result: LedgerEntry[] = [];
+    for (const name of this.names()) {
       // Our own temp files and set-aside corrupt files are expected here; they are not entries.
       if (name.startsWith('.') || name.includes('.corrupt-')) continue;
       const match = ENTRY_NAME.exec(name);
@@ -235,44 +431,161 @@ export class Ledger {
         this.report(`foreign:${name}`, `Skipping ${path.join(this.portsDir, name)}: not a ledger entry (expected <port>.json).`);
         continue;
       }
-      const entry = this.read(port);
-      if (typeof entry === 'object') result.push(entry);
+      const read = this.read(port);
+      if (read.kind === 'entry') result.push(read.entry);
     }
     return result.sort((a, b) => a.port - b.port);
   }
 
   /**
-   * The valid entry of `port`, if any.
+   * Ports that have a file in the ledger (entries, and junk a claim would first have to move aside), without
+   * reading any entry: one directory listing. With `exceptProjectId`, that project's own port is left out.
+   *
+   * @example
+   * await findAvailablePort(3000, 3999, { exclude: ledger.heldPorts('/src/web') });
+   */
+  heldPorts(exceptProjectId?: string): Set<number> {
+    const mtimeNs = this.folderMtime();
+    let held: Set<number>;
+    if (this.heldCache && mtimeNs !== undefined && this.heldCache.mtimeNs === mtimeNs) {
+      held = new Set(this.heldCache.ports);
+    } else {
+      held = new Set<number>();
+      for (const name of this.names()) {
+        const port = portOfName(name);
+        if (port !== undefined) held.add(port);
+      }
+      if (mtimeNs !== undefined) this.heldCache = { mtimeNs, ports: new Set(held) };
+    }
+    if (exceptProjectId !== undefined) {
+      const own = this.findByProject(exceptProjectId);
+      if (own && !own.foreign) held.delete(own.port);
+    }
+    return held;
+  }
+
+  private folderMtime(): bigint | undefined {
+    try {
+      return fs.statSync(this.portsDir, { bigint: true }).mtimeNs;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Our own change of `port` applied to the cached listing, whose mtime moves on with it. */
+  private noteOwnChange(port: number, held: boolean): void {
+    if (!this.heldCache) return;
+    const mtimeNs = this.folderMtime();
+    if (mtimeNs === undefined) {
+      this.heldCache = undefined;
+      return;
+    }
+    if (held) this.heldCache.ports.add(port);
+    else this.heldCache.ports.delete(port);
+    this.heldCache.mtimeNs = mtimeNs;
+  }
+
+  /**
+   * The entry of `port`, if any (a `foreign` one included: such a port is held).
    *
    * @example
    * ledger.get(3000)?.projectId; // '/src/web'
    */
   get(port: number): LedgerEntry | undefined {
     assertValidPort(port);
-    const entry = this.read(port);
-    return typeof entry === 'object' ? entry : undefined;
+    const read = this.read(port);
+    return read.kind === 'entry' ? read.entry : undefined;
   }
 
   /**
-   * The entry held by `projectId` (the lowest port if, against the rules, it holds several).
+   * What is wrong with the file of `port` when it is not an entry (corrupt, a symbolic link, a folder), else undefined.
+   *
+   * @example
+   * ledger.problemOf(3000); // 'it is a symbolic link to /gone, which does not exist, not a ledger entry …'
+   */
+  problemOf(port: number): string | undefined {
+    assertValidPort(port);
+    const read = this.read(port);
+    return read.kind === 'junk' ? read.problem : undefined;
+  }
+
+  private indexFile(projectId: string): string {
+    return path.join(this.projectsDir, indexName(projectId));
+  }
+
+  private readIndex(projectId: string): number | undefined {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.indexFile(projectId), 'utf8');
+    } catch {
+      return undefined;
+    }
+    const port = Number(text.trim());
+    return isValidPort(port) ? port : undefined;
+  }
+
+  /** Points the project's index at `port` (temp file + rename, so a reader sees the old or the new port). */
+  private writeIndex(projectId: string, port: number): void {
+    const file = this.indexFile(projectId);
+    const tmp = path.join(this.projectsDir, `.${path.basename(file)}.tmp-${uniqueSuffix()}`);
+    try {
+      fs.writeFileSync(tmp, `${port}\n`, { mode: 0o600, flag: 'wx' });
+      fs.renameSync(tmp, file);
+    } catch (e) {
+      this.unlinkQuietly(tmp);
+      this.report(`index:${errnoCode(e)}`, `Cannot write the project index ${file}: ${(e as Error).message}.`);
+    }
+  }
+
+  private dropIndex(projectId: string, port: number): void {
+    if (this.readIndex(projectId) === port) this.unlinkQuietly(this.indexFile(projectId));
+  }
+
+  /** Entries written before the project index existed get one, once per ledger folder. */
+  private ensureIndexed(): void {
+    if (this.indexed) return;
+    const stamp = path.join(this.projectsDir, INDEX_STAMP);
+    if (!fs.existsSync(stamp)) {
+      for (const entry of this.entries()) {
+        if (entry.foreign === 'unreadable') continue;
+        const current = this.readIndex(entry.projectId);
+        const valid = current !== undefined && (current === entry.port || this.get(current)?.projectId === entry.projectId);
+        if (!valid) this.writeIndex(entry.projectId, entry.port);
+      }
+      try {
+        fs.writeFileSync(stamp, `${this.clock.now()}\n`, { mode: 0o600 });
+      } catch (e) {
+        this.report('index:stamp', `Cannot write ${stamp}: ${(e as Error).message}.`);
+      }
+    }
+    this.indexed = true;
+  }
+
+  /**
+   * The entry held by `projectId`: one read of its index and one of the entry it points to.
    *
    * @example
    * ledger.findByProject('/src/web')?.port; // 3000
    */
   findByProject(projectId: string): LedgerEntry | undefined {
-    return this.entries().find((e) => e.projectId === projectId);
+    this.ensureIndexed();
+    const port = this.readIndex(projectId);
+    if (port === undefined) return undefined;
+    const read = this.read(port);
+    return read.kind === 'entry' && read.entry.projectId === projectId ? read.entry : undefined;
   }
 
   /**
-   * True when the entry's owner process is gone and so is its dev server (`pid`, when recorded). Such an entry
-   * may be taken over by another project once the OS says the port is free. Entries without an owner (CLI
-   * reservations) are never orphaned: only release or the stale cleanup removes them.
+   * True when the entry's owner is a VS Code window that is gone, and so is its dev server (`pid`, when
+   * recorded). Such an entry may be taken over by another project once the OS says the port is free. CLI and
+   * library reservations are never orphaned (they outlive the process that made them), nor are `foreign` ones:
+   * only release or the stale cleanup removes them.
    *
    * @example
    * ledger.isOrphaned({ projectId: 'web', port: 3000, allocatedAt: 0, owner: { pid: 999999, kind: 'vscode' } }); // true
    */
   isOrphaned(entry: LedgerEntry): boolean {
-    if (!entry.owner) return false;
+    if (!entry.owner || entry.owner.kind !== 'vscode' || entry.foreign) return false;
     if (this.alive(entry.owner.pid)) return false;
     return entry.pid === undefined || !this.alive(entry.pid);
   }
@@ -284,7 +597,10 @@ export class Ledger {
       fs.writeFileSync(tmp, content, { mode: 0o600, flag: 'wx' });
     } catch (e) {
       this.unlinkQuietly(tmp);
-      throw new LedgerError(`Cannot write to the port ledger ${this.portsDir}: ${(e as Error).message}`, { cause: e });
+      throw new LedgerError(`Cannot write to the port ledger ${this.portsDir}: ${(e as Error).message}`, {
+        cause: e,
+        remedy: `Make ${this.portsDir} writable by you, or set DEV_PORTS_HOME to a folder you can write to.`,
+      });
     }
     return tmp;
   }
@@ -297,22 +613,55 @@ export class Ledger {
     }
   }
 
-  /** Moves an unreadable entry out of the way so its port can be claimed again; the file is kept for a post-mortem. */
-  private setAside(port: number): void {
+  /**
+   * Moves a file that is not an entry out of the way so its port can be claimed again: a symbolic link is removed
+   * (it is not ours to keep), anything else is renamed `<port>.json.corrupt-<time>` for a post-mortem.
+   */
+  private setAside(port: number): string | undefined {
     const file = this.fileOf(port);
-    const aside = `${file}.corrupt-${this.clock.now()}`;
     try {
+      if (fs.lstatSync(file).isSymbolicLink()) {
+        fs.unlinkSync(file);
+        this.logger.warn(`[ledger] Removed the symbolic link ${file} so port ${port} can be reserved again.`);
+        return file;
+      }
+      const aside = `${file}.corrupt-${this.clock.now()}`;
       fs.renameSync(file, aside);
       this.logger.warn(`[ledger] Moved the unreadable entry ${file} to ${aside} so port ${port} can be reserved again.`);
+      return aside;
     } catch (e) {
       if (errnoCode(e) !== 'ENOENT') throw new LedgerError(`Cannot move aside ${file}: ${(e as Error).message}`, { cause: e });
+      return undefined;
     }
   }
 
   /**
+   * Removes every file of the ports folder that is not an entry (corrupt, truncated, symbolic links, folders),
+   * as `setAside` does. Entries, `foreign` ones included, are never touched. Returns what was done, one line each.
+   *
+   * @example
+   * ledger.withLock(() => ledger.removeJunk()); // ['3001: it is a symbolic link to /gone, … (removed)']
+   */
+  removeJunk(): string[] {
+    const done: string[] = [];
+    for (const name of this.names()) {
+      const match = ENTRY_NAME.exec(name);
+      if (!match || name.startsWith('.')) continue;
+      const port = Number(match[1]);
+      if (!isValidPort(port) || `${port}.json` !== name) continue;
+      const read = this.read(port);
+      if (read.kind !== 'junk') continue;
+      const where = this.setAside(port);
+      if (where !== undefined) done.push(`${port}: ${read.problem} (${where === this.fileOf(port) ? 'removed' : `moved to ${where}`})`);
+    }
+    return done;
+  }
+
+  /**
    * Atomically claims `entry.port` for `entry.projectId`. true = claimed (or already this project's: its owner,
-   * pid and time are then updated); false = another project holds it. Never exposes a half-written file: the
-   * content is written to a temp file first and hard-linked into place, which fails with EEXIST if taken.
+   * pid and time are then updated); false = another project holds it, or a file this version must respect
+   * (`foreign`). Never exposes a half-written file: the content is written to a temp file first and hard-linked
+   * into place, which fails with EEXIST if taken.
    *
    * @example
    * ledger.tryClaim({ projectId: '/src/web', port: 3000, allocatedAt: Date.now(), owner: { pid: process.pid, kind: 'cli' } });
@@ -321,13 +670,18 @@ export class Ledger {
     assertProjectId(entry.projectId);
     assertValidPort(entry.port);
     const final = this.fileOf(entry.port);
-    const tmp = this.writeTemp(entry.port, serialize(entry));
+    const clean: LedgerEntry = { ...entry };
+    delete clean.foreign;
+    const tmp = this.writeTemp(entry.port, serialize(clean));
+    let claimed = false;
     try {
       // A few rounds at most: a retry follows moving a corrupt file aside or a release racing our read.
       for (let attempt = 0; attempt < 3; attempt++) {
         try {
           fs.linkSync(tmp, final);
+          this.writeIndex(entry.projectId, entry.port);
           this.logger.info(`[ledger] Reserved port ${entry.port} for ${entry.projectId}.`);
+          claimed = true;
           return true;
         } catch (e) {
           if (errnoCode(e) !== 'EEXIST') {
@@ -335,24 +689,28 @@ export class Ledger {
           }
         }
         const current = this.read(entry.port);
-        if (current === 'missing') continue; // released between our link and our read: try again
-        if (current === 'corrupt') {
+        if (current.kind === 'missing') continue; // released between our link and our read: try again
+        if (current.kind === 'junk') {
           this.setAside(entry.port);
           continue;
         }
-        if (current.projectId !== entry.projectId) return false;
-        if (!sameEntry(current, entry)) fs.renameSync(tmp, final);
+        if (current.entry.foreign || current.entry.projectId !== entry.projectId) return false;
+        if (!sameEntry(current.entry, clean)) fs.renameSync(tmp, final);
+        if (this.readIndex(entry.projectId) !== entry.port) this.writeIndex(entry.projectId, entry.port);
+        claimed = true;
         return true;
       }
       return false;
     } finally {
       this.unlinkQuietly(tmp);
+      if (claimed) this.noteOwnChange(entry.port, true);
     }
   }
 
   /**
    * Atomically replaces the entry of `entry.port` (temp file + rename). Only for the entry's own project: throws
-   * `LedgerError` when another project holds the port. Creates the entry when the port is free.
+   * `LedgerError` when another project holds the port (or a newer version's entry). Creates the entry when the
+   * port is free.
    *
    * @example
    * ledger.update({ ...ledger.get(3000)!, pid: 4242 });
@@ -361,12 +719,12 @@ export class Ledger {
     assertProjectId(entry.projectId);
     assertValidPort(entry.port);
     const current = this.read(entry.port);
-    if (typeof current === 'object' && current.projectId !== entry.projectId) {
+    if (current.kind === 'entry' && (current.entry.foreign || current.entry.projectId !== entry.projectId)) {
       throw new LedgerError(
-        `Port ${entry.port} is reserved for ${current.projectId}, not ${entry.projectId}; its ledger entry was left alone.`,
+        `Port ${entry.port} is reserved for ${current.entry.projectId}, not ${entry.projectId}; its ledger entry was left alone.`,
       );
     }
-    if (typeof current !== 'object') {
+    if (current.kind !== 'entry') {
       if (this.tryClaim(entry)) return;
       throw new LedgerError(`Port ${entry.port} was reserved by another project while updating ${entry.projectId}.`);
     }
@@ -380,7 +738,9 @@ export class Ledger {
   }
 
   /**
-   * Removes the entry of `port`; with `projectId`, only when that project holds it. Returns true when removed.
+   * Removes the entry of `port`; with `projectId`, only when that project holds it. Without `projectId`, a file
+   * that is not an entry (corrupt, a symbolic link) is removed too. Entries of a newer version and unreadable ones
+   * are never removed. Returns true when something was removed.
    *
    * @example
    * ledger.release(3000, '/src/web'); // true
@@ -389,13 +749,13 @@ export class Ledger {
     assertValidPort(port);
     const file = this.fileOf(port);
     const current = this.read(port);
-    if (current === 'missing') return false;
-    if (current === 'corrupt') {
+    if (current.kind === 'missing') return false;
+    if (current.kind === 'junk') {
       if (projectId !== undefined) return false;
-      this.setAside(port);
-      return true;
+      return this.setAside(port) !== undefined;
     }
-    if (projectId !== undefined && current.projectId !== projectId) return false;
+    if (current.entry.foreign) return false;
+    if (projectId !== undefined && current.entry.projectId !== projectId) return false;
     // Rename first, then check what we took: a plain unlink after the read could delete a claim another
     // process made in between.
     const taken = path.join(this.portsDir, `.${port}.json.release-${uniqueSuffix()}`);
@@ -407,12 +767,12 @@ export class Ledger {
     }
     let text = '';
     try {
-      text = fs.readFileSync(taken, 'utf8');
+      text = readNoFollow(taken);
     } catch {
       // Unreadable right after our own rename: treat as what we meant to remove.
     }
     const { entry } = parseLedgerEntry(text, port);
-    if (entry && projectId !== undefined && entry.projectId !== projectId) {
+    if (entry && (entry.foreign || (projectId !== undefined && entry.projectId !== projectId))) {
       try {
         fs.linkSync(taken, file);
       } catch (e) {
@@ -422,29 +782,86 @@ export class Ledger {
       return false;
     }
     this.unlinkQuietly(taken);
+    this.noteOwnChange(port, false);
+    if (entry) this.dropIndex(entry.projectId, port);
     this.logger.info(`[ledger] Released port ${port}${entry ? ` of ${entry.projectId}` : ''}.`);
     return true;
   }
 
   /**
    * Runs `fn` under the ledger's short-lived lock: `<home>/ledger.lock`, created with O_EXCL and holding the
-   * holder's pid and time. A lock whose holder is dead, or that is older than 2 s (0.5 s without a readable holder), is broken. `fn` must be
-   * synchronous (the lock is released when it returns). Re-entrant within one process.
+   * holder's pid and time. A lock whose holder is dead, that is older than 2 s (0.5 s without a readable holder)
+   * or stamped more than that in the future (the clock was stepped back), or that is not a regular file (a
+   * dangling symbolic link), is broken. The wait is bounded (10 s by default) and sleeps between attempts; past
+   * the bound a `LedgerError` names the holder. `fn` must be synchronous (the lock is released when it returns).
+   * Re-entrant within one process. This waits synchronously: in the extension host use `withLockAsync`.
    *
    * @example
    * const port = ledger.withLock(() => (ledger.tryClaim(entry) ? entry.port : undefined));
    */
   withLock<T>(fn: () => T): T {
-    const depth = heldLocks.get(this.lockFile) ?? 0;
-    if (depth > 0) {
-      heldLocks.set(this.lockFile, depth + 1);
-      try {
-        return fn();
-      } finally {
-        heldLocks.set(this.lockFile, depth);
-      }
+    if ((heldLocks.get(this.lockFile) ?? 0) > 0) return this.runReentrant(fn);
+    const startedAt = Date.now();
+    const state = { lastLook: -Infinity };
+    for (let attempt = 0; ; attempt++) {
+      const wait = this.lockAttempt(attempt, startedAt, state);
+      if (wait === undefined) break;
+      if (wait > 0) sleepSync(wait);
     }
-    this.acquireLock();
+    return this.runLocked(fn);
+  }
+
+  /**
+   * `withLock` whose waits are timers, so the event loop (the extension host's) never blocks on another
+   * process's lock. `fn` is still synchronous and runs right after the lock is taken, so nothing else in this
+   * process interleaves with it.
+   *
+   * @example
+   * const claimed = await ledger.withLockAsync(() => ledger.tryClaim(entry));
+   */
+  async withLockAsync<T>(fn: () => T): Promise<T> {
+    if ((heldLocks.get(this.lockFile) ?? 0) > 0) return this.runReentrant(fn);
+    const startedAt = Date.now();
+    let watcher: LockWatcher | undefined;
+    const state = { lastLook: -Infinity };
+    try {
+      for (let attempt = 0; ; attempt++) {
+        // Re-checked after every wait: a sync withLock of this process may have been taken meanwhile.
+        if ((heldLocks.get(this.lockFile) ?? 0) > 0) {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          this.assertWithinBound(startedAt, undefined);
+          continue;
+        }
+        const wait = this.lockAttempt(attempt, startedAt, state);
+        if (wait === undefined) break;
+        if (wait === 0) {
+          await new Promise((resolve) => setImmediate(resolve));
+          continue;
+        }
+        // Woken as soon as the holder removes the lock (a watch on the folder), else after the short wait: a
+        // waiter that only polls leaves the lock idle for most of its sleep while others queue for it.
+        // With a watch, polling is only the safety net (a missed event), so it is rare: polling waiters burn the
+        // CPU the holder needs to finish.
+        watcher ??= LockWatcher.open(this.home, path.basename(this.lockFile));
+        await (watcher ? watcher.next(WATCHED_POLL_MS) : new Promise((resolve) => setTimeout(resolve, wait)));
+      }
+    } finally {
+      watcher?.close();
+    }
+    return this.runLocked(fn);
+  }
+
+  private runReentrant<T>(fn: () => T): T {
+    const depth = heldLocks.get(this.lockFile) ?? 0;
+    heldLocks.set(this.lockFile, depth + 1);
+    try {
+      return fn();
+    } finally {
+      heldLocks.set(this.lockFile, depth);
+    }
+  }
+
+  private runLocked<T>(fn: () => T): T {
     heldLocks.set(this.lockFile, 1);
     try {
       return fn();
@@ -454,38 +871,80 @@ export class Ledger {
     }
   }
 
-  private acquireLock(): void {
-    const content = JSON.stringify({ pid: process.pid, time: Date.now() });
-    const startedAt = Date.now();
-    for (let attempt = 0; ; attempt++) {
-      try {
-        fs.writeFileSync(this.lockFile, content, { flag: 'wx', mode: 0o600 });
-        return;
-      } catch (e) {
-        if (errnoCode(e) !== 'EEXIST') {
-          throw new LedgerError(`Cannot create the ledger lock ${this.lockFile}: ${(e as Error).message}`, { cause: e });
-        }
-      }
-      if (this.breakLockIfStale()) continue;
-      if (Date.now() - startedAt > LOCK_GIVE_UP_MS) {
-        throw new LedgerError(`The ledger lock ${this.lockFile} stayed taken for ${LOCK_GIVE_UP_MS / 1000} s.`, {
-          remedy: `Delete ${this.lockFile} if no Dev Ports process is running.`,
-        });
-      }
-      // Short, slightly random waits: holders keep the lock for well under a millisecond.
-      sleepSync(Math.min(2 + attempt, 20) + Math.floor(Math.random() * 3));
-    }
+  private assertWithinBound(startedAt: number, holder: { pid?: number } | undefined): void {
+    if (Math.abs(Date.now() - startedAt) <= this.lockTimeoutMs) return;
+    const who = holder?.pid !== undefined ? `by PID ${holder.pid}, which is still running,` : '';
+    throw new LedgerError(`The ledger lock ${this.lockFile} stayed taken ${who} for ${this.lockTimeoutMs / 1000} s.`.replace('  ', ' '), {
+      remedy: `If no Dev Ports command is running, delete ${this.lockFile}.`,
+    });
   }
 
-  /** Breaks the lock when its holder is dead or it is older than 2 s (0.5 s when its holder cannot be read). True when it was broken (or vanished). */
-  private breakLockIfStale(): boolean {
-    let text: string;
-    let mtimeMs: number;
+  /** One try at the lock: undefined when taken, else how many ms to wait before the next try. Throws past the bound. */
+  private lockAttempt(attempt: number, startedAt: number, state: { lastLook: number; holder?: { pid?: number } }): number | undefined {
     try {
-      text = fs.readFileSync(this.lockFile, 'utf8');
-      mtimeMs = fs.statSync(this.lockFile).mtimeMs;
+      fs.writeFileSync(this.lockFile, JSON.stringify({ pid: process.pid, time: Date.now() }), { flag: 'wx', mode: 0o600 });
+      return undefined;
     } catch (e) {
-      if (errnoCode(e) === 'ENOENT') return true;
+      // EEXIST also for a symbolic link (dangling or not) in the lock's place: O_EXCL never follows it.
+      if (errnoCode(e) !== 'EEXIST') {
+        throw new LedgerError(`Cannot create the ledger lock ${this.lockFile}: ${(e as Error).message}`, {
+          cause: e,
+          remedy: `Make ${this.home} writable by you, or set DEV_PORTS_HOME to a folder you can write to.`,
+        });
+      }
+    }
+    // The holder is looked at (and a stale lock broken) at the first try and then every 50 ms: staleness takes
+    // 0.5 s at least, and each look costs reads that slow down everyone queued for the lock.
+    const now = Date.now();
+    let look: LockLook | undefined;
+    if (attempt === 0 || Math.abs(now - state.lastLook) >= LOCK_LOOK_EVERY_MS) {
+      state.lastLook = now;
+      look = this.breakLockIfStale();
+      state.holder = look.kind === 'held' ? look : undefined;
+    }
+    this.assertWithinBound(startedAt, state.holder);
+    if (look === undefined) return 1 + Math.floor(Math.random() * 3);
+    // Broken or vanished: try again at once, the first few times; a lock that keeps coming back gets waits too.
+    if (look.kind === 'broken' && attempt < 3) {
+      state.lastLook = -Infinity; // look again at once if it comes back
+      return 0;
+    }
+    // Short, slightly random waits that grow a little: holders keep the lock for well under a millisecond, and a
+    // waiter that sleeps longer than that leaves the lock idle while 8 reservers queue for it.
+    return Math.min(1 + (attempt >> 2), 4) + Math.floor(Math.random() * 2);
+  }
+
+  /** Looks at the taken lock and breaks it when stale (see `withLock`). 'broken' also when it vanished meanwhile. */
+  private breakLockIfStale(): LockLook {
+    let stat: fs.Stats;
+    try {
+      stat = fs.lstatSync(this.lockFile);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return { kind: 'broken' };
+      throw new LedgerError(`Cannot read the ledger lock ${this.lockFile}: ${(e as Error).message}`, { cause: e });
+    }
+    if (!stat.isFile()) {
+      // Dev Ports only ever writes a regular file here: a symbolic link (dangling or not) or a folder is debris.
+      const what = stat.isSymbolicLink() ? 'a symbolic link' : 'not a regular file';
+      try {
+        if (stat.isDirectory()) fs.rmdirSync(this.lockFile);
+        else fs.unlinkSync(this.lockFile);
+      } catch (e) {
+        if (errnoCode(e) !== 'ENOENT') {
+          throw new LedgerError(`The ledger lock ${this.lockFile} is ${what} that cannot be removed: ${(e as Error).message}`, {
+            cause: e,
+            remedy: `Delete ${this.lockFile}.`,
+          });
+        }
+      }
+      this.logger.warn(`[ledger] Removed the ledger lock ${this.lockFile}: it was ${what}, not a lock Dev Ports writes.`);
+      return { kind: 'broken' };
+    }
+    let text: string;
+    try {
+      text = readNoFollow(this.lockFile);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ELOOP') return { kind: 'broken' };
       throw new LedgerError(`Cannot read the ledger lock ${this.lockFile}: ${(e as Error).message}`, { cause: e });
     }
     let holder: { pid?: unknown; time?: unknown } = {};
@@ -495,21 +954,25 @@ export class Ledger {
       // Empty between the holder's open and write, or left by a crash there: only its age can tell.
     }
     const pid = typeof holder.pid === 'number' && Number.isInteger(holder.pid) && holder.pid > 0 ? holder.pid : undefined;
-    const time = typeof holder.time === 'number' ? holder.time : mtimeMs;
+    const time = typeof holder.time === 'number' && Number.isFinite(holder.time) ? holder.time : stat.mtimeMs;
+    const ageMs = Date.now() - time;
+    const limit = pid === undefined ? LOCK_UNREADABLE_STALE_MS : LOCK_STALE_MS;
     const dead = pid !== undefined && pid !== process.pid && !this.alive(pid);
-    const old = Date.now() - time > (pid === undefined ? LOCK_UNREADABLE_STALE_MS : LOCK_STALE_MS);
-    if (!dead && !old) return false;
+    const old = ageMs > limit;
+    // Stamped in the future: the clock was stepped back after the holder wrote it; its age cannot be trusted.
+    const future = ageMs < -limit;
+    if (!dead && !old && !future) return { kind: 'held', pid, ageMs };
     // Rename, then verify we took the stale lock we judged and not a fresh one created since our read.
     const taken = `${this.lockFile}.broken-${uniqueSuffix()}`;
     try {
       fs.renameSync(this.lockFile, taken);
     } catch (e) {
-      if (errnoCode(e) === 'ENOENT') return true;
+      if (errnoCode(e) === 'ENOENT') return { kind: 'broken' };
       throw new LedgerError(`Cannot break the ledger lock ${this.lockFile}: ${(e as Error).message}`, { cause: e });
     }
     let takenText = '';
     try {
-      takenText = fs.readFileSync(taken, 'utf8');
+      takenText = readNoFollow(taken);
     } catch {
       // Gone already: nothing to verify.
     }
@@ -520,12 +983,14 @@ export class Ledger {
         // Someone else holds a fresh lock already; the one we took was theirs to lose anyway.
       }
       this.unlinkQuietly(taken);
-      return false;
+      return { kind: 'held', pid, ageMs: 0 };
     }
     this.unlinkQuietly(taken);
-    this.logger.warn(
-      `[ledger] Broke the ledger lock of ${pid !== undefined ? `PID ${pid}` : 'an unknown process'} (${dead ? 'process gone' : `older than ${(pid === undefined ? LOCK_UNREADABLE_STALE_MS : LOCK_STALE_MS) / 1000} s`}).`,
-    );
-    return true;
+    const why = dead ? 'process gone' : future ? `stamped ${Math.round(-ageMs / 1000)} s in the future: the clock was stepped back` : `older than ${limit / 1000} s`;
+    this.logger.warn(`[ledger] Broke the ledger lock of ${pid !== undefined ? `PID ${pid}` : 'an unknown process'} (${why}).`);
+    return { kind: 'broken' };
   }
 }
+
+/** Exported for the allocator's sweep: an allocation stamped further in the future than this was made before the clock was stepped back. */
+export const LEDGER_FUTURE_SLACK_MS = FUTURE_SLACK_MS;

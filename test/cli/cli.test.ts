@@ -173,15 +173,15 @@ describe('dev-ports CLI (subprocess)', () => {
       assert.notStrictEqual(Number(web.stdout), Number(api.stdout));
     });
 
-    it('stores the project as the absolute path of the folder, with no owner process', async () => {
+    it('stores the project as the absolute path of the folder, marked as the CLI\'s', async () => {
       const result = await cli(['reserve', 'apps/web/', '--json'], { cwd: home });
       const allocation = JSON.parse(result.stdout) as { projectId: string; port: number; allocatedAt: number; pid?: number };
       assert.strictEqual(allocation.projectId, path.join(fs.realpathSync(home), 'apps', 'web'));
       assert.strictEqual(allocation.pid, undefined);
       assert.ok(Number.isInteger(allocation.port) && allocation.allocatedAt > 0);
-      // No owner PID: the reservation must outlive the CLI process that made it.
-      const file = JSON.parse(fs.readFileSync(path.join(home, 'ports', `${allocation.port}.json`), 'utf8')) as { owner?: unknown };
-      assert.strictEqual(file.owner, undefined);
+      // Marked as the CLI's (for "allocations"); a CLI reservation is never orphaned: it outlives the CLI process.
+      const file = JSON.parse(fs.readFileSync(path.join(home, 'ports', `${allocation.port}.json`), 'utf8')) as { owner?: { kind: string } };
+      assert.strictEqual(file.owner?.kind, 'cli');
     });
 
     it('lists a reservation, releases it and lists nothing after', async () => {

@@ -132,8 +132,8 @@ describe('dev-ports commands (in-process)', () => {
       const c = capture({ now: Date.now() + 120_000 });
       await runCli(['allocations'], c.io, nodeOs);
       const [header, row, ...rest] = c.out().trimEnd().split('\n');
-      assert.match(header, /^PORT\s+PROJECT\s+AGE\s+PID$/);
-      assert.strictEqual(row, `${port}  ${path.join(home, 'web')}  2 min`);
+      assert.match(header, /^PORT\s+PROJECT\s+AGE\s+PID\s+BY$/);
+      assert.strictEqual(row, `${port}  ${path.join(home, 'web')}  2 min       cli`);
       assert.strictEqual(row.indexOf('2 min'), header.indexOf('AGE'));
       assert.deepStrictEqual(rest, []);
     });

@@ -11,6 +11,7 @@ import {
   toListEntries,
   truncate,
   truncateStart,
+  escapeControl,
 } from '../../src/cli/format';
 
 const web: Listener = {
@@ -127,10 +128,35 @@ describe('cli format: text', () => {
     assert.strictEqual(formatAge(-10), '0 s');
   });
 
-  it('lists allocations by port with their age and pid', () => {
+  it('lists allocations by port with their age, pid and who made them', () => {
     const now = 1_700_000_120_000;
-    const text = formatAllocationsTable([{ projectId: '/w/api', port: 3001, allocatedAt: now - 5_000, pid: 42 }, webAllocation], now);
-    assert.strictEqual(text, 'PORT  PROJECT  AGE    PID\n3000  /w/web   2 min\n3001  /w/api   5 s    42\n');
+    const text = formatAllocationsTable(
+      [
+        { projectId: '/w/api', port: 3001, allocatedAt: now - 5_000, pid: 42, owner: { pid: 4242, kind: 'vscode' } },
+        { ...webAllocation, owner: { pid: 7, kind: 'cli' } },
+        { projectId: '/w/lib', port: 3002, allocatedAt: now - 5_000, owner: { pid: 8, kind: 'library' } },
+        { projectId: '/w/new', port: 3003, allocatedAt: now + 3_600_000, foreign: 'newer-version' },
+      ],
+      now,
+    );
+    assert.strictEqual(
+      text,
+      [
+        'PORT  PROJECT  AGE            PID  BY',
+        '3000  /w/web   2 min               cli',
+        '3001  /w/api   5 s            42   VS Code (PID 4242)',
+        '3002  /w/lib   5 s                 library',
+        '3003  /w/new   in the future       a newer Dev Ports',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('escapes control characters of project ids and command lines in tables', () => {
+    const text = formatAllocationsTable([{ projectId: '/w/\x1b[2Jevil\nroot', port: 3000, allocatedAt: 0 }], 0);
+    assert.ok(!/[\x00-\x1f]/.test(text.replace(/\n/g, '')), JSON.stringify(text));
+    assert.match(text, /\/w\/\\x1b\[2Jevil\\nroot/);
+    assert.strictEqual(escapeControl('a\tb\rc\u202ed\u0085'), 'a\\tb\\rc\\u202ed\\x85');
   });
 
   it('says so when nothing is reserved', () => {
