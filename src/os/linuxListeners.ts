@@ -193,6 +193,33 @@ export function findInodeHolders(inodes: ReadonlySet<number>, socketUids: Readon
 }
 
 /**
+ * The socket inodes of `inodes` that process `pid` holds (empty when it holds none, has exited, or its fd table
+ * cannot be read). Used to find the other holders of a socket shared across fork (a cluster's primary and workers)
+ * among a holder's relatives, without another scan of every process.
+ */
+export function inodesHeldBy(pid: number, inodes: ReadonlySet<number>): number[] {
+  let fds: string[];
+  try {
+    fds = fs.readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return [];
+  }
+  const held: number[] = [];
+  for (const fd of fds) {
+    let link: string;
+    try {
+      link = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    if (!link.startsWith('socket:[')) continue;
+    const inode = Number(link.slice(8, -1));
+    if (inodes.has(inode) && !held.includes(inode)) held.push(inode);
+  }
+  return held;
+}
+
+/**
  * Listeners of one port, or of every port, with the processes that hold them. A socket whose processes cannot be
  * read (another user's, when not root) is still reported, with empty `pids` and its `ownerUid`: never as free.
  *
@@ -200,6 +227,11 @@ export function findInodeHolders(inodes: ReadonlySet<number>, socketUids: Readon
  * linuxListeners(3000); // [{ port: 3000, address: '::', pids: [4321], processes: [...], ownerUid: 1000 }]
  */
 export function linuxListeners(port?: number, options: { hintPids?: readonly number[] } = {}): Listener[] {
+  return linuxListenerSockets(port, options).listeners;
+}
+
+/** {@link linuxListeners}, with the socket inodes of the rows (the killer looks for their other holders). */
+export function linuxListenerSockets(port?: number, options: { hintPids?: readonly number[] } = {}): { listeners: Listener[]; inodes: Set<number> } {
   const rows = readListenRows().filter((row) => port === undefined || row.port === port);
   const holders = findInodeHolders(
     new Set(rows.map((row) => row.inode)),
@@ -229,5 +261,5 @@ export function linuxListeners(port?: number, options: { hintPids?: readonly num
     listener.pids.sort((a, b) => a - b);
     listener.processes.sort((a, b) => a.pid - b.pid);
   }
-  return [...byKey.values()];
+  return { listeners: [...byKey.values()], inodes: new Set(rows.map((row) => row.inode)) };
 }

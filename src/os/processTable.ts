@@ -22,6 +22,8 @@ export interface ProcessEntry {
   startTime?: number;
   /** One-letter state (Linux): `Z` is a zombie, already dead but not yet reaped. */
   state?: string;
+  /** Controlling terminal (Linux `tty_nr`): 0 when the process has none (a script, a service, a detached job). */
+  tty?: number;
   /** Short name, when the source gives one (`comm` on Linux, `Name` on Windows). */
   name?: string;
   /** Command line, when the source gives one (macOS `ps`, Windows CIM). */
@@ -39,6 +41,8 @@ export interface ProcStat {
   ppid: number;
   pgid: number;
   sid: number;
+  /** `tty_nr`: the controlling terminal's device number, 0 when none. */
+  tty: number;
   startTime: number;
 }
 
@@ -48,7 +52,7 @@ export interface ProcStat {
  *
  * @example
  * parseProcStat('42 (a) (b) S 1 42 42 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 777 0 0');
- * // { pid: 42, comm: 'a) (b', state: 'S', ppid: 1, pgid: 42, sid: 42, startTime: 777 }
+ * // { pid: 42, comm: 'a) (b', state: 'S', ppid: 1, pgid: 42, sid: 42, tty: 0, startTime: 777 }
  */
 export function parseProcStat(text: string): ProcStat | undefined {
   const open = text.indexOf('(');
@@ -57,10 +61,10 @@ export function parseProcStat(text: string): ProcStat | undefined {
   const pid = Number(text.slice(0, open).trim());
   const rest = text.slice(close + 1).trim().split(/\s+/);
   // After the comm: state(3) ppid(4) pgrp(5) session(6) ... starttime(22), numbered as in proc(5).
-  const [state, ppid, pgid, sid] = [rest[0], Number(rest[1]), Number(rest[2]), Number(rest[3])];
+  const [state, ppid, pgid, sid, tty] = [rest[0], Number(rest[1]), Number(rest[2]), Number(rest[3]), Number(rest[4])];
   const startTime = Number(rest[19]);
-  if (!Number.isInteger(pid) || !state || ![ppid, pgid, sid, startTime].every(Number.isInteger)) return undefined;
-  return { pid, comm: text.slice(open + 1, close), state, ppid, pgid, sid, startTime };
+  if (!Number.isInteger(pid) || !state || ![ppid, pgid, sid, tty, startTime].every(Number.isInteger)) return undefined;
+  return { pid, comm: text.slice(open + 1, close), state, ppid, pgid, sid, tty, startTime };
 }
 
 /**
@@ -117,6 +121,7 @@ function linuxTable(): ProcessTable {
       ppid: stat.ppid,
       pgid: stat.pgid,
       sid: stat.sid,
+      tty: stat.tty,
       uid,
       startTime: stat.startTime,
       state: stat.state,
