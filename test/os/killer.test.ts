@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -6,7 +7,7 @@ import * as path from 'node:path';
 import { isProcessAlive, killProcessesOnPort, killProcessTree, ProtectedProcessError, type KillResult } from '../../src/os';
 import { isPortAvailable } from '../../src/os/portCheck';
 import { snapshotProcessTable } from '../../src/os/processTable';
-import { eventually, FIXTURES, isGoneOrZombie, LISTENER, Spawned } from './helpers';
+import { CLIENT, eventually, FIXTURES, isGoneOrZombie, LISTENER, REGISTER, Spawned } from './helpers';
 
 const FAKE_NPM = path.join(FIXTURES, 'fake-npm.js');
 
@@ -176,6 +177,46 @@ describe('os killer', () => {
       assert.deepEqual(result.killedPids, [pids[0]]);
       assert.equal(await isPortAvailable(ports[1]), false, 'the sibling must keep its port');
       assert.ok(!isGoneOrZombie(pids[1]));
+    });
+
+    it('frees a port without stopping a client connected to it (a browser tab)', async () => {
+      const { port, pid } = await spawned.listener('127.0.0.1');
+      const client = await spawned.start(process.execPath, [CLIENT, '127.0.0.1', String(port)]);
+      const result = await killProcessesOnPort(port, { gracePeriodMs: 2000 });
+      assert.deepEqual(result.killedPids, [pid]);
+      assert.ok(!isGoneOrZombie(client.info.pid), 'the client must survive');
+    });
+
+    it('leaves the listeners of the neighbouring ports alone', async () => {
+      let port = 0;
+      for (let p = 20000 + (process.pid % 20000); p < 60000 && port === 0; p += 3) {
+        if ((await isPortAvailable(p - 1)) && (await isPortAvailable(p)) && (await isPortAvailable(p + 1))) port = p;
+      }
+      assert.notEqual(port, 0, 'no three free ports in a row');
+      const below = await spawned.listener('127.0.0.1', port - 1);
+      const target = await spawned.listener('::1', port);
+      const above = await spawned.listener('127.0.0.1', port + 1);
+      const result = await killProcessesOnPort(port, { gracePeriodMs: 2000 });
+      assert.deepEqual(result.killedPids, [target.pid]);
+      for (const neighbour of [below, above]) {
+        assert.ok(!isGoneOrZombie(neighbour.pid));
+        assert.equal(await isPortAvailable(neighbour.port), false);
+      }
+    });
+
+    it('refuses to free a port held by an ancestor of the process asking (the editor) and leaves it listening', async () => {
+      // This test process listens and starts a child that asks to free the port: the holder is the child's parent.
+      const server = net.createServer();
+      servers.push(server);
+      await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
+      const port = (server.address() as net.AddressInfo).port;
+      const os = path.join(__dirname, '..', '..', 'src', 'os', 'index.ts');
+      const script = `require(${JSON.stringify(os)}).killProcessesOnPort(${port}).then((r) => console.log(JSON.stringify(r)), (e) => console.log(e.name + ': ' + e.message))`;
+      const inner = await new Promise<string>((resolve) => {
+        execFile(process.execPath, ['-r', REGISTER, '-e', script], (_err, stdout) => resolve(stdout));
+      });
+      assert.match(inner.trim(), new RegExp(`^ProtectedProcessError: Port ${port} is held by PID ${process.pid} \\(.*\\), which Dev Ports will not stop: it is an ancestor of this process \\(the editor or terminal that runs Dev Ports\\)\\.$`));
+      assert.equal(await isPortAvailable(port), false);
     });
 
     it('SIGKILLs a server that ignores SIGTERM once the grace period is over', async () => {
