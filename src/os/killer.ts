@@ -208,9 +208,12 @@ async function killTreePosix(pid: number, options: KillOptions, snapshot?: Proce
   const signalled = new Map<number, ProcessEntry | undefined>();
   const who = new Map<number, StoppedProcess>();
   const errors: Error[] = [];
+  // A process of the tree that is already gone when its signal goes out (a cluster worker exits as soon as its
+  // primary is stopped) was still stopped with the tree: it counts, as one that took the signal does.
   const send = (target: number, sig: NodeJS.Signals, t: ProcessTable): boolean => {
     if (!who.has(target)) who.set(target, stoppedEntry(target, t));
-    return signal(target, sig, errors, t);
+    const before = errors.length;
+    return signal(target, sig, errors, t) || errors.length === before;
   };
 
   const first: NodeJS.Signals = force ? 'SIGKILL' : 'SIGTERM';

@@ -2,7 +2,7 @@
  * Platform dispatch for "who listens": /proc on Linux, lsof on macOS and the BSDs, netstat + CIM on Windows.
  */
 import { darwinListeners, darwinListeningPorts } from './darwinListeners';
-import { linuxListeners, linuxListeningPorts } from './linuxListeners';
+import { linuxListeners, linuxListeningPorts, linuxPortPids } from './linuxListeners';
 import { assertPort } from './validate';
 import { win32Listeners, win32ListeningPorts } from './win32Listeners';
 import type { Listener } from './types';
@@ -35,6 +35,7 @@ export async function listListeners(port?: number, options: { hintPids?: readonl
  */
 export async function findProcessesOnPort(port: number): Promise<number[]> {
   assertPort(port);
+  if (process.platform === 'linux') return linuxPortPids(port);
   const pids = new Set<number>();
   for (const listener of await listListeners(port)) for (const pid of listener.pids) pids.add(pid);
   return [...pids].sort((a, b) => a - b);
