@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { errorCode, OsAccessError, ProtectedProcessError } from './errors';
 import { inodesHeldBy, linuxListenerSockets, readLinuxProcessInfo, userName } from './linuxListeners';
 import { listListeners } from './listeners';
-import { isPortAvailable, waitForPortAvailable } from './portCheck';
+import { familiesBound, isPortAvailable, waitForPortAvailable } from './portCheck';
 import { ancestors, descendants, readProcStat, snapshotProcessTable, type ProcessEntry, type ProcessTable } from './processTable';
 import { assertPid, assertPort } from './validate';
 import type { KillOptions, KillResult, Listener, StoppedProcess } from './types';
@@ -471,7 +471,7 @@ export async function killProcessesOnPort(port: number, options: KillOptions = {
   for (let round = 0; round < 3 && free !== true; round++) {
     let listeners: Listener[];
     let inodes = new Set<number>();
-    if (process.platform === 'linux') ({ listeners, inodes } = linuxListenerSockets(port));
+    if (process.platform === 'linux') ({ listeners, inodes } = linuxListenerSockets(port, { families: await familiesBound(port) }));
     else listeners = await listListeners(port);
     if (listeners.length === 0) break;
     const hidden = listeners.find((l) => l.pids.length === 0);

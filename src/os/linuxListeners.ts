@@ -64,11 +64,11 @@ export function readListenHead(file: string): string {
   }
 }
 
-/** LISTEN rows of /proc/net/tcp and /proc/net/tcp6 of this network namespace. */
-export function readListenRows(): ProcNetListenRow[] {
+/** LISTEN rows of /proc/net/tcp and /proc/net/tcp6 of this network namespace (of the families asked for). */
+export function readListenRows(families: { v4: boolean; v6: boolean } = { v4: true, v6: true }): ProcNetListenRow[] {
   return [
-    ...parseProcNetTcp(readListenHead('/proc/net/tcp'), LITTLE_ENDIAN),
-    ...parseProcNetTcp(readListenHead('/proc/net/tcp6'), LITTLE_ENDIAN),
+    ...(families.v4 ? parseProcNetTcp(readListenHead('/proc/net/tcp'), LITTLE_ENDIAN) : []),
+    ...(families.v6 ? parseProcNetTcp(readListenHead('/proc/net/tcp6'), LITTLE_ENDIAN) : []),
   ];
 }
 
@@ -181,7 +181,10 @@ function scanOrder(hintPids: readonly number[], socketUids: ReadonlySet<number>,
   }
   sameUid.sort((a, b) => b.pid - a.pid);
   const newest = sameUid.splice(0, NEWEST_FIRST);
-  const byCost = (a: { pid: number; fds: number }, b: { pid: number; fds: number }) => a.fds - b.fds || b.pid - a.pid;
+  // Only stdin, stdout and stderr open (a `sleep`, an idle shell): it holds a listening socket only when one was
+  // handed to it as stdio (inetd style), which is rare, so those come after every process with more open.
+  const rank = (fds: number) => (fds <= 3 ? 1e9 + fds : fds);
+  const byCost = (a: { pid: number; fds: number }, b: { pid: number; fds: number }) => rank(a.fds) - rank(b.fds) || b.pid - a.pid;
   sameUid.sort(byCost);
   rest.sort(byCost);
   return [...hinted, ...newest.map((e) => e.pid), ...sameUid.map((e) => e.pid), ...rest.map((e) => e.pid)];
@@ -294,8 +297,11 @@ export function linuxListeners(port?: number, options: { hintPids?: readonly num
 }
 
 /** {@link linuxListeners}, with the socket inodes of the rows (the killer looks for their other holders). */
-export function linuxListenerSockets(port?: number, options: { hintPids?: readonly number[] } = {}): { listeners: Listener[]; inodes: Set<number> } {
-  const rows = readListenRows().filter((row) => port === undefined || row.port === port);
+export function linuxListenerSockets(
+  port?: number,
+  options: { hintPids?: readonly number[]; families?: { v4: boolean; v6: boolean } } = {},
+): { listeners: Listener[]; inodes: Set<number> } {
+  const rows = readListenRows(options.families).filter((row) => port === undefined || row.port === port);
   const holders = findInodeHolders(
     new Set(rows.map((row) => row.inode)),
     new Set(rows.map((row) => row.uid)),
@@ -333,8 +339,8 @@ export function linuxListenerSockets(port?: number, options: { hintPids?: readon
  * @example
  * linuxPortPids(3000); // [4321]
  */
-export function linuxPortPids(port: number): number[] {
-  const rows = readListenRows().filter((row) => row.port === port);
+export function linuxPortPids(port: number, families?: { v4: boolean; v6: boolean }): number[] {
+  const rows = readListenRows(families).filter((row) => row.port === port);
   const holders = findInodeHolders(new Set(rows.map((row) => row.inode)), new Set(rows.map((row) => row.uid)));
   return [...new Set([...holders.values()].flat())].sort((a, b) => a - b);
 }

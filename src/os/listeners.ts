@@ -3,6 +3,7 @@
  */
 import { darwinListeners, darwinListeningPorts } from './darwinListeners';
 import { linuxListeners, linuxListeningPorts, linuxPortPids } from './linuxListeners';
+import { familiesBound } from './portCheck';
 import { assertPort } from './validate';
 import { win32Listeners, win32ListeningPorts } from './win32Listeners';
 import type { Listener } from './types';
@@ -35,7 +36,8 @@ export async function listListeners(port?: number, options: { hintPids?: readonl
  */
 export async function findProcessesOnPort(port: number): Promise<number[]> {
   assertPort(port);
-  if (process.platform === 'linux') return linuxPortPids(port);
+  // Only the tables of the address families that have a socket bound on the port are read.
+  if (process.platform === 'linux') return linuxPortPids(port, await familiesBound(port));
   const pids = new Set<number>();
   for (const listener of await listListeners(port)) for (const pid of listener.pids) pids.add(pid);
   return [...pids].sort((a, b) => a - b);
