@@ -13,7 +13,7 @@ import { errorCode, OsAccessError, ProtectedProcessError } from './errors';
 import { inodesHeldBy, linuxListenerSockets, readLinuxProcessInfo, userName } from './linuxListeners';
 import { listListeners } from './listeners';
 import { familiesBound, isPortAvailable, waitForPortAvailable } from './portCheck';
-import { ancestors, descendants, readProcStat, snapshotProcessTable, type ProcessEntry, type ProcessTable } from './processTable';
+import { ancestors, descendants, LazyProcessTable, lazyProcessTable, readProcStat, snapshotProcessTable, type ProcessEntry, type ProcessTable } from './processTable';
 import { assertPid, assertPort } from './validate';
 import type { KillOptions, KillResult, Listener, StoppedProcess } from './types';
 
@@ -183,7 +183,7 @@ function stoppedEntry(pid: number, table: ProcessTable): StoppedProcess {
 async function killTreePosix(pid: number, options: KillOptions, snapshot?: ProcessTable): Promise<TreeStop> {
   const grace = options.gracePeriodMs ?? 3000;
   const force = options.force ?? false;
-  let table = snapshot ?? (await snapshotProcessTable());
+  let table = snapshot ?? (await lazyProcessTable());
   const guard = protectedPids(table, options);
   const reason = guard.get(pid);
   if (reason) throw refuse(pid, reason, table);
@@ -337,6 +337,12 @@ export async function killProcessTree(pid: number, options: KillOptions = {}): P
 }
 
 function liveChildren(table: ProcessTable, pid: number): number[] {
+  if (table instanceof LazyProcessTable) {
+    return table.childrenOf(pid).filter((c) => {
+      const state = table.get(c)?.state;
+      return state !== undefined && state !== 'Z' && state !== 'X';
+    });
+  }
   const children: number[] = [];
   for (const entry of table.values()) if (entry.ppid === pid && entry.pid !== pid && entry.state !== 'Z' && entry.state !== 'X') children.push(entry.pid);
   return children;
@@ -485,7 +491,7 @@ export async function killProcessesOnPort(port: number, options: KillOptions = {
       );
     }
     const found = new Set(listeners.flatMap((l) => l.pids));
-    const table = await snapshotProcessTable();
+    const table = await lazyProcessTable();
     const holderSet = relativesHolding(table, found, inodes);
     const holders = [...holderSet].filter((p) => !attempted.has(p));
     if (holders.length === 0) break; // the same holders survived: their errors are reported below

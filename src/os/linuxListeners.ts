@@ -159,35 +159,55 @@ function fdCountsWork(): boolean {
 const NEWEST_FIRST = 8;
 
 /**
- * Scan order: hinted PIDs; then the few newest processes of a socket uid; then the other processes of a socket uid,
+ * Scan order, produced lazily (a look-up that ends early pays only for what it looked at): hinted PIDs; then the
+ * few newest processes (highest PIDs: dev servers are usually recent); then every other process of a socket uid,
  * then the rest, each by ascending descriptor count. The cost of looking at a process is one readlink per
  * descriptor and, without other knowledge, every process is as likely to be the owner, so the cheapest first
  * minimises the expected cost (a browser or an editor with thousands of descriptors comes last, a dev server with
  * a few dozen early). One stat of /proc/<pid>/fd per process gives both the owner's uid and the count; processes
- * with no descriptor (kernel threads, zombies) are skipped.
+ * with no descriptor (kernel threads, zombies) are skipped, and those with only stdio open come last.
  */
-function scanOrder(hintPids: readonly number[], socketUids: ReadonlySet<number>, skip: ReadonlySet<number>): number[] {
+function* scanOrder(hintPids: readonly number[], socketUids: ReadonlySet<number>): Generator<number> {
   const counts = fdCountsWork();
-  const hinted = hintPids.filter((pid) => Number.isInteger(pid) && pid > 0 && !skip.has(pid));
-  const hintedSet = new Set(hinted);
+  const done = new Set<number>();
+  for (const pid of hintPids) {
+    if (!Number.isInteger(pid) || pid <= 0 || done.has(pid)) continue;
+    done.add(pid);
+    yield pid;
+  }
+  const all = listPids().sort((a, b) => b - a);
+  const stats = new Map<number, fs.Stats | undefined>();
+  const statOf = (pid: number) => {
+    if (!stats.has(pid)) stats.set(pid, tryRead(() => fs.statSync(`/proc/${pid}/fd`)));
+    return stats.get(pid);
+  };
+  let newest = 0;
+  for (const pid of all) {
+    if (newest >= NEWEST_FIRST) break;
+    if (done.has(pid)) continue;
+    const st = statOf(pid);
+    if (st === undefined || !socketUids.has(st.uid) || (counts && st.size === 0)) continue;
+    newest++;
+    done.add(pid);
+    yield pid;
+  }
   const sameUid: { pid: number; fds: number }[] = [];
   const rest: { pid: number; fds: number }[] = [];
-  for (const pid of listPids()) {
-    if (hintedSet.has(pid) || skip.has(pid)) continue;
-    const st = tryRead(() => fs.statSync(`/proc/${pid}/fd`));
+  for (const pid of all) {
+    if (done.has(pid)) continue;
+    const st = statOf(pid);
     if (st === undefined) continue; // gone already, or no fd table to read
     if (counts && st.size === 0) continue;
     (socketUids.has(st.uid) ? sameUid : rest).push({ pid, fds: counts ? st.size : 0 });
   }
-  sameUid.sort((a, b) => b.pid - a.pid);
-  const newest = sameUid.splice(0, NEWEST_FIRST);
   // Only stdin, stdout and stderr open (a `sleep`, an idle shell): it holds a listening socket only when one was
   // handed to it as stdio (inetd style), which is rare, so those come after every process with more open.
   const rank = (fds: number) => (fds <= 3 ? 1e9 + fds : fds);
   const byCost = (a: { pid: number; fds: number }, b: { pid: number; fds: number }) => rank(a.fds) - rank(b.fds) || b.pid - a.pid;
   sameUid.sort(byCost);
   rest.sort(byCost);
-  return [...hinted, ...newest.map((e) => e.pid), ...sameUid.map((e) => e.pid), ...rest.map((e) => e.pid)];
+  for (const e of sameUid) yield e.pid;
+  for (const e of rest) yield e.pid;
 }
 
 /**
@@ -227,7 +247,7 @@ export function findInodeHolders(inodes: ReadonlySet<number>, socketUids: Readon
     } else lastSeen.delete(inode);
   }
   if (holders.size === inodes.size) return holders;
-  for (const pid of scanOrder(hintPids, socketUids, new Set())) {
+  for (const pid of scanOrder(hintPids, socketUids)) {
     let fds: string[];
     try {
       fds = fs.readdirSync(`/proc/${pid}/fd`);

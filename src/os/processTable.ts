@@ -102,6 +102,115 @@ export function readProcStat(pid: number): ProcStat | undefined {
   }
 }
 
+function linuxEntry(pid: number): ProcessEntry | undefined {
+  const stat = readProcStat(pid);
+  if (!stat) return undefined;
+  let uid: number | undefined;
+  try {
+    uid = fs.statSync(`/proc/${pid}`).uid;
+  } catch {
+    uid = undefined;
+  }
+  return { pid, ppid: stat.ppid, pgid: stat.pgid, sid: stat.sid, tty: stat.tty, uid, startTime: stat.startTime, state: stat.state, name: stat.comm };
+}
+
+/**
+ * A process table that reads only what is asked of it (Linux): `get` reads one /proc/<pid>/stat on first use, and
+ * `childrenOf` reads /proc/<pid>/task/<tid>/children, so walking one tree costs a few reads instead of a read of
+ * every process. Iterating it (`values()`, `size`) reads the whole table once. Undefined from
+ * {@link lazyProcessTable} when the kernel has no children files (CONFIG_PROC_CHILDREN).
+ */
+export class LazyProcessTable extends Map<number, ProcessEntry> {
+  private readonly missing = new Set<number>();
+  private full = false;
+
+  override get(pid: number): ProcessEntry | undefined {
+    const known = super.get(pid);
+    if (known || this.full || this.missing.has(pid)) return known;
+    const entry = linuxEntry(pid);
+    if (entry) super.set(pid, entry);
+    else this.missing.add(pid);
+    return entry;
+  }
+
+  override has(pid: number): boolean {
+    return this.get(pid) !== undefined;
+  }
+
+  /** Children of `pid` (of every thread of it); empty when it is gone. */
+  childrenOf(pid: number): number[] {
+    if (this.full) return [...super.values()].filter((e) => e.ppid === pid && e.pid !== pid).map((e) => e.pid);
+    let tids: string[];
+    try {
+      tids = fs.readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return [];
+    }
+    const children: number[] = [];
+    for (const tid of tids) {
+      let text: string;
+      try {
+        text = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1');
+      } catch {
+        continue;
+      }
+      for (const field of text.split(' ')) if (field !== '') children.push(Number(field));
+    }
+    return children;
+  }
+
+  private loadAll(): void {
+    if (this.full) return;
+    for (const [pid, entry] of linuxTable()) super.set(pid, entry);
+    this.full = true;
+  }
+
+  override values(): MapIterator<ProcessEntry> {
+    this.loadAll();
+    return super.values();
+  }
+
+  override keys(): MapIterator<number> {
+    this.loadAll();
+    return super.keys();
+  }
+
+  override entries(): MapIterator<[number, ProcessEntry]> {
+    this.loadAll();
+    return super.entries();
+  }
+
+  override [Symbol.iterator](): MapIterator<[number, ProcessEntry]> {
+    return this.entries();
+  }
+
+  override forEach(fn: (value: ProcessEntry, key: number, map: Map<number, ProcessEntry>) => void, thisArg?: unknown): void {
+    this.loadAll();
+    super.forEach(fn, thisArg);
+  }
+
+  override get size(): number {
+    this.loadAll();
+    return super.size;
+  }
+}
+
+let childrenFiles: boolean | undefined;
+
+/**
+ * A {@link LazyProcessTable} on Linux kernels with /proc/<pid>/task/<tid>/children; otherwise a full snapshot.
+ *
+ * @example
+ * const table = await lazyProcessTable(); descendants(table, rootPid); // reads only that tree
+ */
+export async function lazyProcessTable(): Promise<ProcessTable> {
+  if (process.platform === 'linux') {
+    childrenFiles ??= fs.existsSync(`/proc/self/task/${process.pid}/children`);
+    if (childrenFiles) return new LazyProcessTable();
+  }
+  return snapshotProcessTable();
+}
+
 function linuxTable(): ProcessTable {
   const table: ProcessTable = new Map();
   // Sync on purpose: hundreds of tiny /proc reads are much faster in one go than bounced through the threadpool.
@@ -158,6 +267,20 @@ export async function snapshotProcessTable(platform: NodeJS.Platform = process.p
  * descendants(await snapshotProcessTable(), npmPid); // [shPid, nodePid]
  */
 export function descendants(table: ProcessTable, pid: number): number[] {
+  if (table instanceof LazyProcessTable) {
+    const result: number[] = [];
+    const seen = new Set<number>([pid]);
+    const queue = [pid];
+    while (queue.length > 0) {
+      for (const child of table.childrenOf(queue.shift() as number)) {
+        if (seen.has(child)) continue;
+        seen.add(child);
+        result.push(child);
+        queue.push(child);
+      }
+    }
+    return result;
+  }
   const children = new Map<number, number[]>();
   for (const entry of table.values()) {
     if (entry.pid === entry.ppid) continue;
