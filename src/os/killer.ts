@@ -12,12 +12,15 @@ import { execFile } from 'node:child_process';
 import { errorCode, OsAccessError, ProtectedProcessError } from './errors';
 import { inodesHeldBy, linuxListenerSockets, readLinuxProcessInfo, userName } from './linuxListeners';
 import { listListeners } from './listeners';
+import { procNetReadable } from './linuxToolListeners';
 import { familiesBound, isPortAvailable, waitForPortAvailable } from './portCheck';
 import { ancestors, descendants, LazyProcessTable, lazyProcessTable, readProcStat, snapshotProcessTable, type ProcessEntry, type ProcessTable } from './processTable';
 import { assertPid, assertPort } from './validate';
 import type { KillOptions, KillResult, Listener, StoppedProcess } from './types';
 
 const POLL_MS = 25;
+/** How long waitUntilGone looks every millisecond before backing off. */
+const FAST_POLL_MS = 50;
 /** How long to wait for SIGKILLed processes to disappear. SIGKILL cannot be caught, so this only covers exit work in the kernel. */
 const AFTER_KILL_MS = 2000;
 /** Grace given to processes found only on the second look (forked after the first walk), before SIGKILL. */
@@ -72,14 +75,16 @@ function isGone(pid: number, recorded?: ProcessEntry): boolean {
 
 async function waitUntilGone(pids: ReadonlyMap<number, ProcessEntry | undefined>, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
-  // Most processes are gone within a millisecond or two of SIGTERM: look again after 1, 2, 4 … ms (up to
-  // POLL_MS) rather than paying a whole poll interval on every kill.
+  // Most processes are gone within a few milliseconds of SIGTERM: look every millisecond for the first
+  // FAST_POLL_MS (a look is one signal 0 and one stat read per PID), then back off up to POLL_MS, rather than
+  // paying up to twice the exit time on a doubling back-off.
+  const fastUntil = Date.now() + FAST_POLL_MS;
   let wait = 1;
   for (;;) {
     if ([...pids].every(([pid, entry]) => isGone(pid, entry))) return;
     if (Date.now() >= deadline) return;
     await sleep(wait);
-    wait = Math.min(POLL_MS, wait * 2);
+    if (Date.now() >= fastUntil) wait = Math.min(POLL_MS, wait * 2);
   }
 }
 
@@ -477,7 +482,7 @@ export async function killProcessesOnPort(port: number, options: KillOptions = {
   for (let round = 0; round < 3 && free !== true; round++) {
     let listeners: Listener[];
     let inodes = new Set<number>();
-    if (process.platform === 'linux') ({ listeners, inodes } = linuxListenerSockets(port, { families: await familiesBound(port) }));
+    if (process.platform === 'linux' && procNetReadable()) ({ listeners, inodes } = linuxListenerSockets(port, { families: await familiesBound(port) }));
     else listeners = await listListeners(port);
     if (listeners.length === 0) break;
     const hidden = listeners.find((l) => l.pids.length === 0);

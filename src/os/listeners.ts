@@ -3,6 +3,7 @@
  */
 import { darwinListeners, darwinListeningPorts } from './darwinListeners';
 import { linuxListeners, linuxListeningPorts, linuxPortPids } from './linuxListeners';
+import { linuxToolListeners, procNetReadable } from './linuxToolListeners';
 import { familiesBound } from './portCheck';
 import { assertPort } from './validate';
 import { win32Listeners, win32ListeningPorts } from './win32Listeners';
@@ -22,7 +23,7 @@ function compareAddresses(a: string, b: string): number {
 export async function listListeners(port?: number, options: { hintPids?: readonly number[] } = {}): Promise<Listener[]> {
   if (port !== undefined) assertPort(port);
   let listeners: Listener[];
-  if (process.platform === 'linux') listeners = linuxListeners(port, options);
+  if (process.platform === 'linux') listeners = procNetReadable() ? linuxListeners(port, options) : await linuxToolListeners(port);
   else if (process.platform === 'win32') listeners = await win32Listeners(port);
   else listeners = await darwinListeners(port);
   return listeners.sort((a, b) => a.port - b.port || compareAddresses(a.address, b.address));
@@ -37,7 +38,7 @@ export async function listListeners(port?: number, options: { hintPids?: readonl
 export async function findProcessesOnPort(port: number): Promise<number[]> {
   assertPort(port);
   // Only the tables of the address families that have a socket bound on the port are read.
-  if (process.platform === 'linux') return linuxPortPids(port, await familiesBound(port));
+  if (process.platform === 'linux' && procNetReadable()) return linuxPortPids(port, await familiesBound(port));
   const pids = new Set<number>();
   for (const listener of await listListeners(port)) for (const pid of listener.pids) pids.add(pid);
   return [...pids].sort((a, b) => a - b);
@@ -50,7 +51,7 @@ export async function findProcessesOnPort(port: number): Promise<number[]> {
  * const busy = await listeningPorts(); if (busy.has(3000)) ...
  */
 export async function listeningPorts(): Promise<Set<number>> {
-  if (process.platform === 'linux') return linuxListeningPorts();
+  if (process.platform === 'linux') return procNetReadable() ? linuxListeningPorts() : new Set((await linuxToolListeners()).map((l) => l.port));
   if (process.platform === 'win32') return win32ListeningPorts();
   return darwinListeningPorts();
 }

@@ -3,12 +3,9 @@
  * Linux reads /proc directly (no process spawned); macOS asks `ps`; Windows asks CIM through PowerShell.
  */
 import * as fs from 'node:fs';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { errorCode } from './errors';
 import { parseCimProcesses, CIM_PROCESS_COMMAND } from './cimParser';
-
-const execFileAsync = promisify(execFile);
+import { firstAvailable, noteFallback, runTool } from './tools';
 
 export interface ProcessEntry {
   pid: number;
@@ -248,16 +245,32 @@ function linuxTable(): ProcessTable {
  * table.get(process.pid)?.ppid;
  */
 export async function snapshotProcessTable(platform: NodeJS.Platform = process.platform): Promise<ProcessTable> {
-  if (platform === 'linux') return linuxTable();
+  if (platform === 'linux' && fs.existsSync('/proc/self/stat')) return linuxTable();
   if (platform === 'win32') {
-    const { stdout } = await execFileAsync('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', CIM_PROCESS_COMMAND], {
-      maxBuffer: 64 * 1024 * 1024,
-      windowsHide: true,
-    });
+    const stdout = await runPowerShell(CIM_PROCESS_COMMAND, 'read the process table');
     return new Map(parseCimProcesses(stdout).map((p) => [p.pid, p]));
   }
-  const { stdout } = await execFileAsync('ps', ['-axo', 'pid=,ppid=,pgid=,uid=,command='], { maxBuffer: 64 * 1024 * 1024 });
+  // macOS and the BSDs; Linux without /proc (procps ps reads the same columns).
+  const { stdout } = await runTool('ps', ['-axo', 'pid=,ppid=,pgid=,uid=,command='], 'read the process table (to stop a whole process tree)', platform);
+  if (platform === 'linux') noteFallback('/proc', 'ps', platform);
   return new Map(parsePsTable(stdout).map((p) => [p.pid, p]));
+}
+
+/**
+ * Runs a PowerShell command: Windows PowerShell (powershell.exe), else PowerShell 7 (pwsh). Neither installed:
+ * a {@link MissingToolError} naming what to install.
+ */
+export async function runPowerShell(command: string, purpose: string): Promise<string> {
+  const args = ['-NoProfile', '-NonInteractive', '-Command', command];
+  const { stdout } = await firstAvailable(
+    [
+      { tool: 'powershell.exe', run: () => runTool('powershell.exe', args, purpose, 'win32') },
+      { tool: 'pwsh', run: () => runTool('pwsh', args, purpose, 'win32') },
+    ],
+    purpose,
+    'win32',
+  );
+  return stdout;
 }
 
 /**
