@@ -174,14 +174,11 @@ export async function runFreePort({ lib, registry, report }) {
   const freePort = await lib.findAvailablePort(45500, 45999);
   const bind = freePort === undefined ? undefined : await measure(() => lib.isPortAvailable(freePort), { maxIterations: 30, budgetMs: 500 });
   section.note(
-    `profile of ours (median ms): one read of /proc/net/tcp{,6} ${fmtMs(procNet.stats.median)} (the kernel walks every bucket of its ` +
-      `connection hash, sized by memory, even with no connection: the floor of any port lookup from /proc), one process-table ` +
-      `snapshot ${fmtMs(table.stats.median)} (taken before the kill and again after it, to catch children forked meanwhile and ` +
-      `orphans re-parented away: what tree-kill and a group kill miss)${bind ? `, a bind check ${fmtMs(bind.stats.median)}` : ''}. ` +
-      'The group kill is handed its target and checks nothing, so within 1.5× of it is out of reach for any lookup by port; ' +
-      'netlink sock_diag with a LISTEN-only filter (what ss asks the kernel for, skipping the connection hash) would cut the ' +
-      'lookup, but needs a native addon. Given the root, as the extension is for the servers it started, ours is the ' +
-      '"killProcessTree(root)" row.',
+    `profile of ours (median ms, ${countProcesses()} processes): one read of the LISTEN head of /proc/net/tcp{,6} ${fmtMs(procNet.stats.median)}, ` +
+      `a full process-table snapshot ${fmtMs(table.stats.median)} (no longer on the path: the kill reads only the tree it stops, through /proc/<pid>/task/*/children, ` +
+      `and the second look after the grace is skipped when every process of the tree is gone and its group is empty)${bind ? `, one isPortAvailable ${fmtMs(bind.stats.median)}` : ''}. ` +
+      'On top of the group kill, ours pays the look-up by port (bind probes, the /proc/net head, the fd scan), reading each process of the tree (stat, cmdline, owner: ' +
+      'what `stopped` reports) before signalling it, and a final bind check on every local address; the group kill is handed its target and checks nothing.',
   );
   await crowd.stop();
   if (truncated) section.note(`stopped before ${ITERATIONS} iterations: the row's ${ROW_BUDGET_MS / 1000} s budget ran out.`);
