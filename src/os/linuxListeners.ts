@@ -155,12 +155,31 @@ function fdCountsWork(): boolean {
   return fdCountKnown;
 }
 
+function readNumber(file: string): number | undefined {
+  const n = Number(tryRead(() => fs.readFileSync(file, 'latin1').trim()));
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+/**
+ * PIDs newest first. PIDs are handed out in increasing order until pid_max, then wrap around to low numbers, so
+ * "highest first" is wrong on a machine that has been up long enough (or a container with a small pid_max): the
+ * newest are those just below the last PID handed out (/proc/sys/kernel/ns_last_pid), counting backwards with
+ * the wrap.
+ */
+function byRecency(pids: number[]): number[] {
+  const last = readNumber('/proc/sys/kernel/ns_last_pid');
+  const max = readNumber('/proc/sys/kernel/pid_max');
+  if (last === undefined || max === undefined) return pids.sort((a, b) => b - a);
+  const age = (pid: number) => (last - pid + max) % max;
+  return pids.sort((a, b) => age(a) - age(b));
+}
+
 /** How many of the newest processes are looked at before the rest: dev servers are usually recent. */
 const NEWEST_FIRST = 8;
 
 /**
  * Scan order, produced lazily (a look-up that ends early pays only for what it looked at): hinted PIDs; then the
- * few newest processes (highest PIDs: dev servers are usually recent); then every other process of a socket uid,
+ * few newest processes (dev servers are usually recent; see {@link byRecency}); then every other process of a socket uid,
  * then the rest, each by ascending descriptor count. The cost of looking at a process is one readlink per
  * descriptor and, without other knowledge, every process is as likely to be the owner, so the cheapest first
  * minimises the expected cost (a browser or an editor with thousands of descriptors comes last, a dev server with
@@ -175,7 +194,7 @@ function* scanOrder(hintPids: readonly number[], socketUids: ReadonlySet<number>
     done.add(pid);
     yield pid;
   }
-  const all = listPids().sort((a, b) => b - a);
+  const all = byRecency(listPids());
   const stats = new Map<number, fs.Stats | undefined>();
   const statOf = (pid: number) => {
     if (!stats.has(pid)) stats.set(pid, tryRead(() => fs.statSync(`/proc/${pid}/fd`)));
@@ -191,19 +210,19 @@ function* scanOrder(hintPids: readonly number[], socketUids: ReadonlySet<number>
     done.add(pid);
     yield pid;
   }
-  const sameUid: { pid: number; fds: number }[] = [];
-  const rest: { pid: number; fds: number }[] = [];
-  for (const pid of all) {
-    if (done.has(pid)) continue;
+  const sameUid: { pid: number; fds: number; age: number }[] = [];
+  const rest: { pid: number; fds: number; age: number }[] = [];
+  all.forEach((pid, age) => {
+    if (done.has(pid)) return;
     const st = statOf(pid);
-    if (st === undefined) continue; // gone already, or no fd table to read
-    if (counts && st.size === 0) continue;
-    (socketUids.has(st.uid) ? sameUid : rest).push({ pid, fds: counts ? st.size : 0 });
-  }
+    if (st === undefined) return; // gone already, or no fd table to read
+    if (counts && st.size === 0) return;
+    (socketUids.has(st.uid) ? sameUid : rest).push({ pid, fds: counts ? st.size : 0, age });
+  });
   // Only stdin, stdout and stderr open (a `sleep`, an idle shell): it holds a listening socket only when one was
   // handed to it as stdio (inetd style), which is rare, so those come after every process with more open.
   const rank = (fds: number) => (fds <= 3 ? 1e9 + fds : fds);
-  const byCost = (a: { pid: number; fds: number }, b: { pid: number; fds: number }) => rank(a.fds) - rank(b.fds) || b.pid - a.pid;
+  const byCost = (a: { fds: number; age: number }, b: { fds: number; age: number }) => rank(a.fds) - rank(b.fds) || a.age - b.age;
   sameUid.sort(byCost);
   rest.sort(byCost);
   for (const e of sameUid) yield e.pid;
