@@ -21,6 +21,8 @@ import type { KillOptions, KillResult, Listener, StoppedProcess } from './types'
 const POLL_MS = 25;
 /** How long waitUntilGone looks every millisecond before backing off. */
 const FAST_POLL_MS = 50;
+/** How long to wait for this process to reap a stopped child (a zombie keeps its group populated) before a full look. */
+const ZOMBIE_REAP_MS = 10;
 /** How long to wait for SIGKILLed processes to disappear. SIGKILL cannot be caught, so this only covers exit work in the kernel. */
 const AFTER_KILL_MS = 2000;
 /** Grace given to processes found only on the second look (forked after the first walk), before SIGKILL. */
@@ -227,9 +229,18 @@ async function killTreePosix(pid: number, options: KillOptions, snapshot?: Proce
 
   for (let round = 0; round < 3; round++) {
     // Nothing recorded is left and no group of the tree has a member (signal 0 to the group): no second snapshot.
-    const groupsLive = [...groups].some(groupHasMembers);
-    if (!groupsLive && [...recorded].every(([p, e]) => isGone(p, e))) break;
-    table = await snapshotProcessTable();
+    if ([...recorded].every(([p, e]) => isGone(p, e))) {
+      // A zombie is still a member of its group until its parent reaps it: when that parent is this process
+      // (a server it started), Node reaps on its next event-loop turn, so one short wait tells real members apart.
+      let members = [...groups].some(groupHasMembers);
+      for (let waited = 0; members && waited < ZOMBIE_REAP_MS; waited++) {
+        await sleep(1);
+        members = [...groups].some(groupHasMembers);
+      }
+      if (!members) break;
+    }
+    // Relations only (parent, group, session, state, start time): the owners are read for what is signalled.
+    table = await snapshotProcessTable(process.platform, { owners: false });
     const survivors = new Map<number, ProcessEntry>();
     const consider = (p: number): void => {
       const entry = table.get(p);
