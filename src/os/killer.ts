@@ -1,7 +1,9 @@
 /**
  * Stopping process trees and freeing ports: SIGTERM every process of the tree one by one, wait the grace period,
- * look again (children forked after the first walk, orphans re-parented to init but still in the tree's process
- * group) and SIGKILL what is left; then wait until the port is really free.
+ * look again (children forked after the first walk, orphans re-parented to init but still in a process group the
+ * tree leads) and SIGKILL what is left; then wait until the port is really free. Only the listener's own tree is
+ * stopped: never a stranger that merely shares its process group (another server or helper of the script that
+ * started it).
  *
  * Never a process-group kill (`kill(-pgid)`): the VS Code extension host shares its process group with the editor,
  * so a group kill from a tree that contains it would take the editor down. Never PID 1, this process, its
