@@ -225,6 +225,9 @@ async function killTreePosix(pid: number, options: KillOptions, snapshot?: Proce
     return signal(target, sig, errors, t) || errors.length === before;
   };
 
+  // Who each one is, read before any signal goes out: once the root is stopped, the others may exit on their own
+  // (cluster workers when their primary goes) and their command lines are gone. Then the signals, back to back.
+  for (const target of targets) who.set(target, stoppedEntry(target, table));
   const first: NodeJS.Signals = force ? 'SIGKILL' : 'SIGTERM';
   for (const target of targets) if (send(target, first, table)) signalled.set(target, recorded.get(target));
   if (!force) await waitUntilGone(signalled, grace);
