@@ -229,7 +229,10 @@ async function killTreePosix(pid: number, options: KillOptions, snapshot?: Proce
   // (cluster workers when their primary goes) and their command lines are gone. Then the signals, back to back.
   for (const target of targets) who.set(target, stoppedEntry(target, table));
   const first: NodeJS.Signals = force ? 'SIGKILL' : 'SIGTERM';
-  for (const target of targets) if (send(target, first, table)) signalled.set(target, recorded.get(target));
+  // Deepest first: a child that dies while its parent is still alive is reaped by that parent (a shell waiting on
+  // its server); signalled root first, the child would be re-parented to init, and where init does not reap
+  // (some containers) it stays a zombie in the group, which costs a full look below.
+  for (const target of [...targets].reverse()) if (send(target, first, table)) signalled.set(target, recorded.get(target));
   if (!force) await waitUntilGone(signalled, grace);
 
   for (let round = 0; round < 3; round++) {
@@ -238,7 +241,14 @@ async function killTreePosix(pid: number, options: KillOptions, snapshot?: Proce
       // A zombie is still a member of its group until its parent reaps it: when that parent is this process
       // (a server it started), Node reaps on its next event-loop turn, so one short wait tells real members apart.
       let members = [...groups].some(groupHasMembers);
-      for (let waited = 0; members && waited < ZOMBIE_REAP_MS; waited++) {
+      // Waiting helps only for zombies this process will reap (its own children); others wait for their parent
+      // (init, which in some containers never reaps), so the full look below comes at once.
+      const ownZombie = () =>
+        [...recorded.keys()].some((p) => {
+          const st = readProcStat(p);
+          return st !== undefined && (st.state === 'Z' || st.state === 'X') && st.ppid === process.pid;
+        });
+      for (let waited = 0; members && waited < ZOMBIE_REAP_MS && ownZombie(); waited++) {
         await sleep(1);
         members = [...groups].some(groupHasMembers);
       }
