@@ -11,7 +11,7 @@ import { fmtMs, fmtRatio, measure, sleep, summarize } from '../lib/stats.mjs';
 
 const SIZES = [300, 1000];
 const SOCKETS_PER_HOLDER = 50;
-const COLD_RUNS = 7;
+const COLD_RUNS = 5;
 const PEERS = whoPeers.filter((p) => /^(lsof|ss|fuser) /.test(p.name));
 const LSOF = 'lsof -ti tcp:P -sTCP:LISTEN';
 const SS = 'ss -ltnpH sport = :P';
@@ -98,7 +98,7 @@ export async function runWhoListens({ lib, corePath, registry, report }) {
       for (const peer of PEERS) {
         let res;
         try {
-          res = await measure(() => peer.find(port), { warmup: 1, minIterations: 5, maxIterations: 12, budgetMs: 2500 });
+          res = await measure(() => peer.find(port), { warmup: 1, minIterations: 5, maxIterations: 10, budgetMs: 1500 });
         } catch (error) {
           section.add([processes, layout, peer.name, 'error', '', '', '', `✗ ${error.message.split('\n')[0]}`]);
           continue;
