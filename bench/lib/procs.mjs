@@ -186,6 +186,48 @@ export function stopChild(child) {
   return exited;
 }
 
+/** The python3 program behind Crowd.addForkedHolders: argv[1] children, argv[2] sockets each. */
+const FORKED_HOLDERS = `
+import os, select, socket, struct, sys
+count, per = int(sys.argv[1]), int(sys.argv[2])
+ready_r, ready_w = os.pipe()
+pids = []
+for _ in range(count):
+    pid = os.fork()
+    if pid == 0:
+        os.close(ready_r)
+        srv = socket.socket()
+        srv.bind(('127.0.0.1', 0))
+        srv.listen(per)
+        keep = []
+        for _ in range(per // 2):
+            c = socket.create_connection(srv.getsockname())
+            a, _ = srv.accept()
+            for s in (c, a):
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+                keep.append(s)
+        srv.close()
+        os.write(ready_w, b'r')
+        os.close(ready_w)
+        select.select([0], [], [], 400)
+        os._exit(0)
+    pids.append(pid)
+os.close(ready_w)
+got = 0
+while got < count:
+    chunk = os.read(ready_r, count - got)
+    if not chunk:
+        break
+    got += len(chunk)
+print('ready ' + ' '.join(map(str, pids)), flush=True)
+select.select([0], [], [], 400)
+for pid in pids:
+    try:
+        os.kill(pid, 9)
+    except ProcessLookupError:
+        pass
+`;
+
 /** Runs async tasks with at most `limit` in flight. */
 async function pool(items, limit, task) {
   const results = new Array(items.length);
@@ -226,6 +268,24 @@ export class Crowd {
       return child;
     });
     this.children.push(...started);
+    this.holders += count;
+  }
+
+  /**
+   * `count` processes holding `socketsPerHolder` loopback sockets each, forked by one python3 process (fork shares
+   * memory copy-on-write, so a thousand-process crowd fits on a small machine, where a node process each would
+   * take ~40 MB). Each child makes its own connected pairs (distinct rows in /proc/net/tcp), closes its
+   * listening socket, and waits for its stdin (the bench's pipe) to close or 400 s; SO_LINGER 0 resets the pairs
+   * on exit, so no TIME_WAIT rows are left behind for the next row.
+   */
+  async addForkedHolders(count, socketsPerHolder = 50) {
+    const child = this.registry.spawn('python3', ['-c', FORKED_HOLDERS, String(count), String(socketsPerHolder)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      label: 'forked socket holders',
+    });
+    const [, pids] = await waitForLine(child, /^ready ([\d ]+)$/, 60000, 'forked socket holders');
+    for (const pid of pids.trim().split(' ').map(Number)) this.registry.adopt(pid, 'forked socket holder');
+    this.children.push(child);
     this.holders += count;
   }
 

@@ -3,41 +3,22 @@
  * Processes are started with argument arrays only. `-sTCP:LISTEN` matters: without it lsof also lists clients
  * connected to the port (a browser tab), the classic "killed the wrong process" bug.
  */
-import { execFile } from 'node:child_process';
-import { errorCode } from './errors';
 import { parseLsofCwd, parseLsofListeners, type LsofListenSocket } from './lsofParser';
 import { parsePsTable } from './processTable';
+import { runTool, type ToolResult } from './tools';
 import type { Listener, ProcessInfo } from './types';
 
-interface RunResult {
-  stdout: string;
-  /** Exit status (0 when it succeeded). */
-  status: number;
-}
+const PURPOSE = 'find which process holds a port';
 
-/** Runs a tool; a non-zero exit is not an error here (lsof exits 1 when nothing matched). */
-function run(file: string, args: string[]): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout) => {
-      if (!err) return resolve({ stdout, status: 0 });
-      if (errorCode(err) === 'ENOENT') {
-        const hint =
-          file === 'lsof'
-            ? 'lsof is needed to find which process holds a port on this system, and it was not found in PATH. Install it (macOS ships it as /usr/sbin/lsof; on Linux: apt install lsof) and try again.'
-            : `${file} was not found in PATH; it is needed to read process command lines.`;
-        return reject(new Error(hint, { cause: err }));
-      }
-      const status = typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1;
-      if (status > 0) return resolve({ stdout, status });
-      reject(err);
-    });
-  });
+/** Runs a tool; a non-zero exit is not an error here (lsof exits 1 when nothing matched). A missing tool names its package. */
+function run(file: string, args: string[], platform: NodeJS.Platform): Promise<ToolResult> {
+  return runTool(file, args, file === 'ps' ? 'read the command lines of the processes that hold a port' : PURPOSE, platform);
 }
 
 /** Listening sockets from lsof, of one port or all. */
-export async function lsofListenSockets(port?: number): Promise<LsofListenSocket[]> {
+export async function lsofListenSockets(port?: number, platform: NodeJS.Platform = process.platform): Promise<LsofListenSocket[]> {
   const args = ['-nP', port === undefined ? '-iTCP' : `-iTCP:${port}`, '-sTCP:LISTEN', '-FpcuLtnT'];
-  const { stdout, status } = await run('lsof', args);
+  const { stdout, status } = await run('lsof', args, platform);
   // Exit 1 with no output is "nothing matched"; with output it is a partial answer (e.g. one unreadable process).
   if (status !== 0 && stdout.trim() === '') return [];
   return parseLsofListeners(stdout, port);
@@ -49,14 +30,14 @@ export async function lsofListenSockets(port?: number): Promise<LsofListenSocket
  * @example
  * await darwinListeners(3000); // [{ port: 3000, address: '::1', pids: [4321], processes: [{ pid: 4321, name: 'node', ... }] }]
  */
-export async function darwinListeners(port?: number): Promise<Listener[]> {
-  const sockets = await lsofListenSockets(port);
+export async function darwinListeners(port?: number, platform: NodeJS.Platform = process.platform): Promise<Listener[]> {
+  const sockets = await lsofListenSockets(port, platform);
   const pids = [...new Set(sockets.map((s) => s.pid))].sort((a, b) => a - b);
   const infos = new Map<number, ProcessInfo>();
   if (pids.length > 0) {
     const [ps, cwd] = await Promise.all([
-      run('ps', ['-o', 'pid=,ppid=,pgid=,uid=,command=', '-p', pids.join(',')]),
-      run('lsof', ['-a', '-d', 'cwd', '-p', pids.join(','), '-Fpn']),
+      run('ps', ['-o', 'pid=,ppid=,pgid=,uid=,command=', '-p', pids.join(',')], platform),
+      run('lsof', ['-a', '-d', 'cwd', '-p', pids.join(','), '-Fpn'], platform),
     ]);
     const cwds = parseLsofCwd(cwd.stdout);
     const rows = new Map(parsePsTable(ps.stdout).map((row) => [row.pid, row]));

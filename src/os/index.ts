@@ -15,8 +15,9 @@ export { snapshotProcessTable, descendants, ancestors } from './processTable';
 export type { ProcessEntry, ProcessTable } from './processTable';
 export { readLinuxProcessInfo } from './linuxListeners';
 export { OsAccessError, ProtectedProcessError } from './errors';
+export { MissingToolError, toolNotices } from './tools';
 export type { OsAccessDetails } from './errors';
-export type { KillOptions, KillResult, Listener, PortOs, ProcessInfo, WaitOptions } from './types';
+export type { KillOptions, KillResult, Listener, PortOs, ProcessInfo, StoppedProcess, WaitOptions } from './types';
 
 /**
  * The real OS for the core's allocator and the adapters.

@@ -1,7 +1,9 @@
 /**
  * Stopping process trees and freeing ports: SIGTERM every process of the tree one by one, wait the grace period,
- * look again (children forked after the first walk, orphans re-parented to init but still in the tree's process
- * group) and SIGKILL what is left; then wait until the port is really free.
+ * look again (children forked after the first walk, orphans re-parented to init but still in a process group the
+ * tree leads) and SIGKILL what is left; then wait until the port is really free. Only the listener's own tree is
+ * stopped: never a stranger that merely shares its process group (another server or helper of the script that
+ * started it).
  *
  * Never a process-group kill (`kill(-pgid)`): the VS Code extension host shares its process group with the editor,
  * so a group kill from a tree that contains it would take the editor down. Never PID 1, this process, its
@@ -10,14 +12,19 @@
 import * as path from 'node:path';
 import { execFile } from 'node:child_process';
 import { errorCode, OsAccessError, ProtectedProcessError } from './errors';
-import { readLinuxProcessInfo, userName } from './linuxListeners';
+import { inodesHeldBy, linuxListenerSockets, readLinuxProcessInfo, userName } from './linuxListeners';
 import { listListeners } from './listeners';
-import { isPortAvailable, waitForPortAvailable } from './portCheck';
-import { ancestors, descendants, readProcStat, snapshotProcessTable, type ProcessEntry, type ProcessTable } from './processTable';
+import { procNetReadable } from './linuxToolListeners';
+import { familiesBound, isPortAvailable, waitForPortAvailable } from './portCheck';
+import { ancestors, descendants, LazyProcessTable, lazyProcessTable, readProcStat, snapshotProcessTable, type ProcessEntry, type ProcessTable } from './processTable';
 import { assertPid, assertPort } from './validate';
-import type { KillOptions, KillResult } from './types';
+import type { KillOptions, KillResult, Listener, StoppedProcess } from './types';
 
 const POLL_MS = 25;
+/** How long waitUntilGone looks every millisecond before backing off. */
+const FAST_POLL_MS = 50;
+/** How long to wait for this process to reap a stopped child (a zombie keeps its group populated) before a full look. */
+const ZOMBIE_REAP_MS = 10;
 /** How long to wait for SIGKILLed processes to disappear. SIGKILL cannot be caught, so this only covers exit work in the kernel. */
 const AFTER_KILL_MS = 2000;
 /** Grace given to processes found only on the second look (forked after the first walk), before SIGKILL. */
@@ -46,6 +53,17 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
+/** True when some process is still in process group `pgid` (signal 0 to the group delivers nothing). */
+function groupHasMembers(pgid: number): boolean {
+  if (!Number.isInteger(pgid) || pgid <= 1) return false;
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return errorCode(err) === 'EPERM';
+  }
+}
+
 /**
  * Gone = no such PID, a zombie (dead, only waiting for its parent to reap it: on some systems PID 1 never does),
  * or the PID now belongs to a newer process than the one recorded.
@@ -61,14 +79,16 @@ function isGone(pid: number, recorded?: ProcessEntry): boolean {
 
 async function waitUntilGone(pids: ReadonlyMap<number, ProcessEntry | undefined>, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
-  // Most processes are gone within a millisecond or two of SIGTERM: look again after 1, 2, 4 … ms (up to
-  // POLL_MS) rather than paying a whole poll interval on every kill.
+  // Most processes are gone within a few milliseconds of SIGTERM: look every millisecond for the first
+  // FAST_POLL_MS (a look is one signal 0 and one stat read per PID), then back off up to POLL_MS, rather than
+  // paying up to twice the exit time on a doubling back-off.
+  const fastUntil = Date.now() + FAST_POLL_MS;
   let wait = 1;
   for (;;) {
     if ([...pids].every(([pid, entry]) => isGone(pid, entry))) return;
     if (Date.now() >= deadline) return;
     await sleep(wait);
-    wait = Math.min(POLL_MS, wait * 2);
+    if (Date.now() >= fastUntil) wait = Math.min(POLL_MS, wait * 2);
   }
 }
 
@@ -145,40 +165,97 @@ function throwCollected(errors: Error[], what: string): void {
   if (errors.length > 1) throw new AggregateError(errors, `${what}: ${errors.map((e) => e.message).join(' ')}`);
 }
 
-/** `snapshot`: a process table the caller took a moment ago (saves a second read of /proc on the port path). */
-async function killTreePosix(pid: number, options: KillOptions, snapshot?: ProcessTable): Promise<number[]> {
+/** What one stop of a tree did: the PIDs signalled and gone, and who each was (read before it was signalled). */
+interface TreeStop {
+  gone: number[];
+  stopped: StoppedProcess[];
+}
+
+/** Name, command line and owner of a process, read before it is signalled (afterwards it is gone). */
+function stoppedEntry(pid: number, table: ProcessTable): StoppedProcess {
+  const d = describe(pid, table);
+  const entry: StoppedProcess = { pid, name: d.name, command: d.command };
+  if (d.user !== undefined) entry.user = d.user;
+  if (d.uid !== undefined) entry.uid = d.uid;
+  return entry;
+}
+
+/**
+ * `snapshot`: a process table the caller took a moment ago (saves a second read of /proc on the port path).
+ *
+ * The second look (after the grace period) finds children forked after the first walk, as children of what was
+ * recorded, and orphans re-parented away from the tree (to init or a subreaper) through the tree's process group,
+ * but only when the root leads that group: then every member of the group descends from the root. When the root
+ * is not the group leader (a server a script started in the background before it exited, next to other servers
+ * and helpers of that script in the same group), the group holds strangers, and only the tree itself is stopped.
+ */
+async function killTreePosix(pid: number, options: KillOptions, snapshot?: ProcessTable): Promise<TreeStop> {
   const grace = options.gracePeriodMs ?? 3000;
   const force = options.force ?? false;
-  let table = snapshot ?? (await snapshotProcessTable());
+  let table = snapshot ?? (await lazyProcessTable());
   const guard = protectedPids(table, options);
   const reason = guard.get(pid);
   if (reason) throw refuse(pid, reason, table);
   const rootEntry = table.get(pid);
-  if (!rootEntry || isGone(pid, rootEntry)) return [];
+  if (!rootEntry || isGone(pid, rootEntry)) return { gone: [], stopped: [] };
 
   const ourPgid = table.get(process.pid)?.pgid;
   const guardedPgids = new Set([...guard.keys()].map((p) => table.get(p)?.pgid).filter((g): g is number => g !== undefined));
   const targets = [pid, ...descendants(table, pid)].filter((p) => !guard.has(p));
-  // Process groups of the tree, to find its members again after they were re-parented away from it; never a
-  // group that also holds this process or a protected one.
+  // Groups of the tree whose leader is the root or one of its descendants: every member of such a group was
+  // started from the tree. Never a group that also holds this process or a protected one.
+  const inTree = new Set(targets);
   const groups = new Set(
     targets
       .map((p) => table.get(p)?.pgid)
-      .filter((g): g is number => g !== undefined && g > 1 && g !== ourPgid && !guardedPgids.has(g)),
+      .filter((g): g is number => g !== undefined && g > 1 && inTree.has(g) && g !== ourPgid && !guardedPgids.has(g)),
   );
   // Group members found in the second look must be orphans of the tree, never the root's own ancestors or a
   // session leader (a task's `bash -c` shares the group of what it started when there is no job control).
   const notInTree = new Set(ancestors(table, pid));
   const recorded = new Map<number, ProcessEntry | undefined>(targets.map((p) => [p, table.get(p)]));
   const signalled = new Map<number, ProcessEntry | undefined>();
+  const who = new Map<number, StoppedProcess>();
   const errors: Error[] = [];
+  // A process of the tree that is already gone when its signal goes out (a cluster worker exits as soon as its
+  // primary is stopped) was still stopped with the tree: it counts, as one that took the signal does.
+  const send = (target: number, sig: NodeJS.Signals, t: ProcessTable): boolean => {
+    if (!who.has(target)) who.set(target, stoppedEntry(target, t));
+    const before = errors.length;
+    return signal(target, sig, errors, t) || errors.length === before;
+  };
 
+  // Who each one is, read before any signal goes out: once the root is stopped, the others may exit on their own
+  // (cluster workers when their primary goes) and their command lines are gone. Then the signals, back to back.
+  for (const target of targets) who.set(target, stoppedEntry(target, table));
   const first: NodeJS.Signals = force ? 'SIGKILL' : 'SIGTERM';
-  for (const target of targets) if (signal(target, first, errors, table)) signalled.set(target, recorded.get(target));
+  // Deepest first: a child that dies while its parent is still alive is reaped by that parent (a shell waiting on
+  // its server); signalled root first, the child would be re-parented to init, and where init does not reap
+  // (some containers) it stays a zombie in the group, which costs a full look below.
+  for (const target of [...targets].reverse()) if (send(target, first, table)) signalled.set(target, recorded.get(target));
   if (!force) await waitUntilGone(signalled, grace);
 
   for (let round = 0; round < 3; round++) {
-    table = await snapshotProcessTable();
+    // Nothing recorded is left and no group of the tree has a member (signal 0 to the group): no second snapshot.
+    if ([...recorded].every(([p, e]) => isGone(p, e))) {
+      // A zombie is still a member of its group until its parent reaps it: when that parent is this process
+      // (a server it started), Node reaps on its next event-loop turn, so one short wait tells real members apart.
+      let members = [...groups].some(groupHasMembers);
+      // Waiting helps only for zombies this process will reap (its own children); others wait for their parent
+      // (init, which in some containers never reaps), so the full look below comes at once.
+      const ownZombie = () =>
+        [...recorded.keys()].some((p) => {
+          const st = readProcStat(p);
+          return st !== undefined && (st.state === 'Z' || st.state === 'X') && st.ppid === process.pid;
+        });
+      for (let waited = 0; members && waited < ZOMBIE_REAP_MS && ownZombie(); waited++) {
+        await sleep(1);
+        members = [...groups].some(groupHasMembers);
+      }
+      if (!members) break;
+    }
+    // Relations only (parent, group, session, state, start time): the owners are read for what is signalled.
+    table = await snapshotProcessTable(process.platform, { owners: false });
     const survivors = new Map<number, ProcessEntry>();
     const consider = (p: number): void => {
       const entry = table.get(p);
@@ -209,14 +286,14 @@ async function killTreePosix(pid: number, options: KillOptions, snapshot?: Proce
     for (const p of fresh) recorded.set(p, survivors.get(p));
     if (!force && fresh.length > 0 && round === 0) {
       const termed = new Map<number, ProcessEntry | undefined>();
-      for (const p of fresh) if (signal(p, 'SIGTERM', errors, table)) termed.set(p, survivors.get(p));
+      for (const p of fresh) if (send(p, 'SIGTERM', table)) termed.set(p, survivors.get(p));
       for (const [p, e] of termed) signalled.set(p, e);
       await waitUntilGone(termed, Math.min(grace, LATE_GRACE_MS));
     }
     const killed = new Map<number, ProcessEntry | undefined>();
     for (const [p, entry] of survivors) {
       if (isGone(p, entry)) continue;
-      if (signal(p, 'SIGKILL', errors, table)) killed.set(p, entry);
+      if (send(p, 'SIGKILL', table)) killed.set(p, entry);
     }
     for (const [p, e] of killed) signalled.set(p, e);
     await waitUntilGone(killed, AFTER_KILL_MS);
@@ -227,7 +304,8 @@ async function killTreePosix(pid: number, options: KillOptions, snapshot?: Proce
   const stuck = [...signalled].filter(([p, e]) => !isGone(p, e)).map(([p]) => p);
   for (const p of stuck) errors.push(new Error(`${label(p, describe(p, table))} is still running after SIGKILL (it may be stuck in the kernel, e.g. on a hung disk or in a debugger).`));
   throwCollected(errors, `Could not stop every process of the tree of PID ${pid}`);
-  return gone.sort((a, b) => a - b);
+  gone.sort((a, b) => a - b);
+  return { gone, stopped: gone.map((p) => who.get(p) as StoppedProcess) };
 }
 
 function taskkill(args: string[]): Promise<{ code: number; output: string }> {
@@ -286,13 +364,19 @@ async function killTreeWindows(pid: number, options: KillOptions): Promise<numbe
  */
 export async function killProcessTree(pid: number, options: KillOptions = {}): Promise<number[]> {
   assertPid(pid);
-  return isWindows ? killTreeWindows(pid, options) : killTreePosix(pid, options);
+  return isWindows ? killTreeWindows(pid, options) : (await killTreePosix(pid, options)).gone;
 }
 
-function childCount(table: ProcessTable, pid: number): number {
-  let n = 0;
-  for (const entry of table.values()) if (entry.ppid === pid && entry.state !== 'Z' && entry.state !== 'X') n++;
-  return n;
+function liveChildren(table: ProcessTable, pid: number): number[] {
+  if (table instanceof LazyProcessTable) {
+    return table.childrenOf(pid).filter((c) => {
+      const state = table.get(c)?.state;
+      return state !== undefined && state !== 'Z' && state !== 'X';
+    });
+  }
+  const children: number[] = [];
+  for (const entry of table.values()) if (entry.ppid === pid && entry.pid !== pid && entry.state !== 'Z' && entry.state !== 'X') children.push(entry.pid);
+  return children;
 }
 
 function looksLikeShell(entry: ProcessEntry): boolean {
@@ -303,9 +387,21 @@ function looksLikeShell(entry: ProcessEntry): boolean {
 /**
  * The root of what to stop for a holder: climbs from the holder through ancestors while they are in the holder's
  * process group (a job-control shell gives each job its own group, so `npm run dev` → sh → node climbs to npm),
- * are not the session leader (the terminal's shell), have no other child, are not protected and not PID 1.
+ * have no other child, are not protected and not PID 1. A session leader is the end of the climb: a terminal's
+ * shell (it has a controlling terminal) is never part of the job; a session leader without a terminal (a
+ * `sh -c "server; next step"` started detached, a service's wrapper) is the job's wrapper and is its root, so it
+ * does not go on to its next step once the server is stopped.
+ *
+ * `holders`: every PID that holds the port's sockets. A parent that holds the socket too, or whose other children
+ * all hold it (a Node cluster's primary and its workers sharing the listening socket), is the same application:
+ * the climb goes through it although it has several children.
  */
-export function treeRoot(table: ProcessTable, holder: number, guard: ReadonlySet<number> | ReadonlyMap<number, unknown>): number {
+export function treeRoot(
+  table: ProcessTable,
+  holder: number,
+  guard: ReadonlySet<number> | ReadonlyMap<number, unknown>,
+  holders: ReadonlySet<number> = new Set(),
+): number {
   const holderEntry = table.get(holder);
   if (!holderEntry || holderEntry.pgid === undefined) return holder;
   let root = holder;
@@ -313,38 +409,107 @@ export function treeRoot(table: ProcessTable, holder: number, guard: ReadonlySet
   for (;;) {
     const parent = table.get(table.get(root)?.ppid ?? 0);
     if (!parent || parent.pid <= 1 || seen.has(parent.pid) || guard.has(parent.pid)) break;
-    if (parent.pgid !== holderEntry.pgid) break;
-    if (parent.sid !== undefined ? parent.sid === parent.pid : parent.pid === parent.pgid && looksLikeShell(parent)) break;
+    const app = holders.has(parent.pid);
+    if (parent.pgid !== holderEntry.pgid && !app) break;
     // Climb only through a chain (npm → sh → node, nodemon → node): a parent with other children is a launcher
-    // of several things (concurrently, npm-run-all, an editor), and freeing one port must not stop the others.
-    if (childCount(table, parent.pid) > 1) break;
+    // of several things (concurrently, npm-run-all, an editor), and freeing one port must not stop the others,
+    // unless those children are all holders of this port's socket (workers of one server).
+    const others = liveChildren(table, parent.pid).filter((c) => c !== root);
+    if (!app && others.some((c) => !holders.has(c))) break;
+    const sessionLeader = parent.sid !== undefined ? parent.sid === parent.pid : parent.pid === parent.pgid && looksLikeShell(parent);
+    if (sessionLeader) {
+      // Without a terminal (tty 0) it is a wrapper of the job; with one (or unknown: macOS) it is the user's shell.
+      if (parent.tty === 0 && parent.sid !== undefined) root = parent.pid;
+      break;
+    }
     seen.add(parent.pid);
     root = parent.pid;
   }
   return root;
 }
 
+/** Merges the trees' results: every PID once, who each was. */
+function addStop(into: { killed: Set<number>; stopped: Map<number, StoppedProcess> }, stop: TreeStop): void {
+  for (const p of stop.gone) into.killed.add(p);
+  for (const s of stop.stopped) into.stopped.set(s.pid, s);
+}
+
 /**
- * Frees `port`: finds its listeners, climbs from each to the root of its job (see {@link treeRoot}), stops those
- * trees, then waits up to `timeoutMs` until the port is free on every local address. Throws, never answers free,
- * when a holder cannot be seen or stopped (another user's process: `OsAccessError`; a protected one:
- * `ProtectedProcessError`).
+ * Other holders of the port's sockets among the relatives of the holders found (the parent, the siblings and
+ * the descendants of each): a socket shared across fork (a cluster's primary and workers, a server that hands
+ * its listening socket to children) has several holders, and the scan that found the first one stops there.
+ */
+function relativesHolding(table: ProcessTable, found: ReadonlySet<number>, inodes: ReadonlySet<number>): Set<number> {
+  const all = new Set(found);
+  if (process.platform !== 'linux' || inodes.size === 0) return all;
+  const checked = new Set<number>(found);
+  let frontier = [...found];
+  for (let depth = 0; depth < 4 && frontier.length > 0; depth++) {
+    const next: number[] = [];
+    for (const h of frontier) {
+      const parent = table.get(h)?.ppid;
+      const candidates = [...descendants(table, h)];
+      if (parent !== undefined && parent > 1) candidates.push(parent, ...liveChildren(table, parent));
+      for (const c of candidates) {
+        if (checked.has(c) || c === process.pid) continue;
+        checked.add(c);
+        if (inodesHeldBy(c, inodes).length > 0) {
+          all.add(c);
+          next.push(c);
+        }
+      }
+    }
+    frontier = next;
+  }
+  return all;
+}
+
+/**
+ * Frees `port`: finds its listeners (and the other holders of a shared socket among their relatives), climbs
+ * from each to the root of its job (see {@link treeRoot}), stops those trees in one pass, then waits up to
+ * `timeoutMs` until the port is free on every local address. `stopped` says who each stopped process was.
+ * Throws, never answers free, when a holder cannot be seen or stopped (another user's process: `OsAccessError`;
+ * a protected one: `ProtectedProcessError`).
+ *
+ * With `treeRootPid` (the root of a server's tree the caller started, so it is known), that tree is stopped
+ * without a lookup by port first; the port is still checked afterwards, and looked up if something else holds it.
  *
  * @example
- * const { killedPids, free } = await killProcessesOnPort(3000, { gracePeriodMs: 3000 });
+ * const { killedPids, stopped, free } = await killProcessesOnPort(3000, { gracePeriodMs: 3000 });
  */
 export async function killProcessesOnPort(port: number, options: KillOptions = {}): Promise<KillResult> {
   assertPort(port);
+  if (options.treeRootPid !== undefined) assertPid(options.treeRootPid);
   const grace = options.gracePeriodMs ?? 3000;
   const timeoutMs = options.timeoutMs ?? grace + 2000;
-  const killed = new Set<number>();
+  const done = { killed: new Set<number>(), stopped: new Map<number, StoppedProcess>() };
   const attempted = new Set<number>();
   const errors: Error[] = [];
   let free: boolean | undefined;
 
-  // More than one round because a socket shared by several processes may show only one holder per scan.
-  for (let round = 0; round < 3; round++) {
-    const listeners = await listListeners(port);
+  if (options.treeRootPid !== undefined) {
+    const root = options.treeRootPid;
+    attempted.add(root);
+    try {
+      if (isWindows) {
+        for (const p of await killTreeWindows(root, options)) done.killed.add(p);
+      } else addStop(done, await killTreePosix(root, options));
+    } catch (err) {
+      if (err instanceof ProtectedProcessError) throw err;
+      if (err instanceof AggregateError) errors.push(...(err.errors as Error[]));
+      else errors.push(err as Error);
+    }
+    // A stopped tree has closed its sockets by the time it is gone: a port still held a moment later is held by
+    // something else, which the lookup below finds.
+    free = await waitForPortAvailable(port, { timeoutMs: Math.min(timeoutMs, 100) });
+  }
+
+  // More than one round because a holder may appear only once the first is gone (another server taking the port).
+  for (let round = 0; round < 3 && free !== true; round++) {
+    let listeners: Listener[];
+    let inodes = new Set<number>();
+    if (process.platform === 'linux' && procNetReadable()) ({ listeners, inodes } = linuxListenerSockets(port, { families: await familiesBound(port) }));
+    else listeners = await listListeners(port);
     if (listeners.length === 0) break;
     const hidden = listeners.find((l) => l.pids.length === 0);
     if (hidden) {
@@ -356,9 +521,11 @@ export async function killProcessesOnPort(port: number, options: KillOptions = {
         { code: 'EACCES', port, uid: hidden.ownerUid, user: user?.startsWith('uid ') ? undefined : user },
       );
     }
-    const holders = [...new Set(listeners.flatMap((l) => l.pids))].filter((p) => !attempted.has(p));
+    const found = new Set(listeners.flatMap((l) => l.pids));
+    const table = await lazyProcessTable();
+    const holderSet = relativesHolding(table, found, inodes);
+    const holders = [...holderSet].filter((p) => !attempted.has(p));
     if (holders.length === 0) break; // the same holders survived: their errors are reported below
-    const table = await snapshotProcessTable();
     const guard = protectedPids(table, options);
     for (const holder of holders) {
       const reason = guard.get(holder);
@@ -369,19 +536,23 @@ export async function killProcessesOnPort(port: number, options: KillOptions = {
         );
       }
     }
-    const roots = [...new Set(holders.map((h) => treeRoot(table, h, guard)))];
+    const roots = [...new Set(holders.map((h) => treeRoot(table, h, guard, holderSet)))];
     const topRoots = roots.filter((r) => !roots.some((other) => other !== r && descendants(table, other).includes(r)));
     const results = await Promise.allSettled(
-      topRoots.map((root) => (isWindows ? killProcessTree(root, options) : killTreePosix(root, options, table))),
+      topRoots.map(async (root): Promise<TreeStop> => {
+        if (!isWindows) return killTreePosix(root, options, table);
+        const gone = await killProcessTree(root, options);
+        return { gone, stopped: gone.map((p) => stoppedEntry(p, table)) };
+      }),
     );
     for (const result of results) {
-      if (result.status === 'fulfilled') result.value.forEach((p) => killed.add(p));
+      if (result.status === 'fulfilled') addStop(done, result.value);
       else if (result.reason instanceof AggregateError) errors.push(...(result.reason.errors as Error[]));
       else errors.push(result.reason as Error);
     }
     holders.forEach((h) => attempted.add(h));
+    topRoots.forEach((r) => attempted.add(r));
     free = await waitForPortAvailable(port, { timeoutMs });
-    if (free) break;
   }
 
   if (free === undefined) {
@@ -397,5 +568,6 @@ export async function killProcessesOnPort(port: number, options: KillOptions = {
   // Once the port is free, a process of the tree that could not be stopped (e.g. another user's child) no longer
   // matters to the caller, who asked for the port.
   if (!free) throwCollected(errors, `Port ${port} is still in use`);
-  return { port, killedPids: [...killed].sort((a, b) => a - b), free };
+  const killedPids = [...done.killed].sort((a, b) => a - b);
+  return { port, killedPids, free, stopped: killedPids.map((p) => done.stopped.get(p) ?? stoppedEntry(p, new Map())) };
 }

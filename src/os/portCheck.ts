@@ -19,7 +19,7 @@ const CHECK_HOSTS = ['::', '0.0.0.0', '127.0.0.1', '::1'] as const;
 
 type BindOutcome = 'free' | 'in-use' | 'skip';
 
-function bindOnce(port: number, host: string): Promise<BindOutcome> {
+function bindOnce(port: number, host: string, ipv6Only = false): Promise<BindOutcome> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
@@ -41,7 +41,7 @@ function bindOnce(port: number, host: string): Promise<BindOutcome> {
       } else reject(err);
     });
     // exclusive: true keeps cluster workers from sharing the primary's handle, so the bind is really ours.
-    server.listen({ port, host, exclusive: true }, () => {
+    server.listen({ port, host, exclusive: true, ipv6Only }, () => {
       server.close(() => resolve('free'));
     });
   });
@@ -108,4 +108,25 @@ export async function waitForPortAvailable(port: number, options: WaitOptions = 
     await new Promise((resolve) => setTimeout(resolve, Math.min(wait, Math.max(0, deadline - Date.now()))));
     wait = Math.min(intervalMs, wait * 2);
   }
+}
+
+/**
+ * Which address families may have a socket bound on `port`: a bind of `0.0.0.0` fails when any IPv4 socket (or a
+ * dual-stack `::` one) is bound there, an IPv6-only bind of `::` when any IPv6 socket is. A family whose bind
+ * succeeds has no listener on the port, so its /proc/net table need not be read (reading /proc/net/tcp6 walks the
+ * kernel's whole connection hash when the namespace has no IPv6 connection: ~2 ms). True when it cannot be told
+ * (a privileged port for a normal user). Like {@link isPortAvailable}, it holds the port for the moment of a bind.
+ */
+export async function familiesBound(port: number): Promise<{ v4: boolean; v6: boolean }> {
+  const probe = async (host: string, ipv6Only: boolean): Promise<boolean> => {
+    try {
+      return (await bindOnce(port, host, ipv6Only)) === 'in-use';
+    } catch {
+      return true;
+    }
+  };
+  // Sequential: parallel binds of `::` and 0.0.0.0 on the same port would collide with each other.
+  const v4 = await probe('0.0.0.0', false);
+  const v6 = await probe('::', true);
+  return { v4, v6 };
 }

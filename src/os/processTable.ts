@@ -3,12 +3,9 @@
  * Linux reads /proc directly (no process spawned); macOS asks `ps`; Windows asks CIM through PowerShell.
  */
 import * as fs from 'node:fs';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { errorCode } from './errors';
 import { parseCimProcesses, CIM_PROCESS_COMMAND } from './cimParser';
-
-const execFileAsync = promisify(execFile);
+import { firstAvailable, noteFallback, runTool } from './tools';
 
 export interface ProcessEntry {
   pid: number;
@@ -22,6 +19,8 @@ export interface ProcessEntry {
   startTime?: number;
   /** One-letter state (Linux): `Z` is a zombie, already dead but not yet reaped. */
   state?: string;
+  /** Controlling terminal (Linux `tty_nr`): 0 when the process has none (a script, a service, a detached job). */
+  tty?: number;
   /** Short name, when the source gives one (`comm` on Linux, `Name` on Windows). */
   name?: string;
   /** Command line, when the source gives one (macOS `ps`, Windows CIM). */
@@ -39,6 +38,8 @@ export interface ProcStat {
   ppid: number;
   pgid: number;
   sid: number;
+  /** `tty_nr`: the controlling terminal's device number, 0 when none. */
+  tty: number;
   startTime: number;
 }
 
@@ -48,7 +49,7 @@ export interface ProcStat {
  *
  * @example
  * parseProcStat('42 (a) (b) S 1 42 42 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 777 0 0');
- * // { pid: 42, comm: 'a) (b', state: 'S', ppid: 1, pgid: 42, sid: 42, startTime: 777 }
+ * // { pid: 42, comm: 'a) (b', state: 'S', ppid: 1, pgid: 42, sid: 42, tty: 0, startTime: 777 }
  */
 export function parseProcStat(text: string): ProcStat | undefined {
   const open = text.indexOf('(');
@@ -57,10 +58,10 @@ export function parseProcStat(text: string): ProcStat | undefined {
   const pid = Number(text.slice(0, open).trim());
   const rest = text.slice(close + 1).trim().split(/\s+/);
   // After the comm: state(3) ppid(4) pgrp(5) session(6) ... starttime(22), numbered as in proc(5).
-  const [state, ppid, pgid, sid] = [rest[0], Number(rest[1]), Number(rest[2]), Number(rest[3])];
+  const [state, ppid, pgid, sid, tty] = [rest[0], Number(rest[1]), Number(rest[2]), Number(rest[3]), Number(rest[4])];
   const startTime = Number(rest[19]);
-  if (!Number.isInteger(pid) || !state || ![ppid, pgid, sid, startTime].every(Number.isInteger)) return undefined;
-  return { pid, comm: text.slice(open + 1, close), state, ppid, pgid, sid, startTime };
+  if (!Number.isInteger(pid) || !state || ![ppid, pgid, sid, tty, startTime].every(Number.isInteger)) return undefined;
+  return { pid, comm: text.slice(open + 1, close), state, ppid, pgid, sid, tty, startTime };
 }
 
 /**
@@ -98,7 +99,117 @@ export function readProcStat(pid: number): ProcStat | undefined {
   }
 }
 
-function linuxTable(): ProcessTable {
+function linuxEntry(pid: number): ProcessEntry | undefined {
+  const stat = readProcStat(pid);
+  if (!stat) return undefined;
+  let uid: number | undefined;
+  try {
+    uid = fs.statSync(`/proc/${pid}`).uid;
+  } catch {
+    uid = undefined;
+  }
+  return { pid, ppid: stat.ppid, pgid: stat.pgid, sid: stat.sid, tty: stat.tty, uid, startTime: stat.startTime, state: stat.state, name: stat.comm };
+}
+
+/**
+ * A process table that reads only what is asked of it (Linux): `get` reads one /proc/<pid>/stat on first use, and
+ * `childrenOf` reads /proc/<pid>/task/<tid>/children, so walking one tree costs a few reads instead of a read of
+ * every process. Iterating it (`values()`, `size`) reads the whole table once. Undefined from
+ * {@link lazyProcessTable} when the kernel has no children files (CONFIG_PROC_CHILDREN).
+ */
+export class LazyProcessTable extends Map<number, ProcessEntry> {
+  private readonly missing = new Set<number>();
+  private full = false;
+
+  override get(pid: number): ProcessEntry | undefined {
+    const known = super.get(pid);
+    if (known || this.full || this.missing.has(pid)) return known;
+    const entry = linuxEntry(pid);
+    if (entry) super.set(pid, entry);
+    else this.missing.add(pid);
+    return entry;
+  }
+
+  override has(pid: number): boolean {
+    return this.get(pid) !== undefined;
+  }
+
+  /** Children of `pid` (of every thread of it); empty when it is gone. */
+  childrenOf(pid: number): number[] {
+    if (this.full) return [...super.values()].filter((e) => e.ppid === pid && e.pid !== pid).map((e) => e.pid);
+    let tids: string[];
+    try {
+      tids = fs.readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return [];
+    }
+    const children: number[] = [];
+    for (const tid of tids) {
+      let text: string;
+      try {
+        text = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1');
+      } catch {
+        continue;
+      }
+      for (const field of text.split(' ')) if (field !== '') children.push(Number(field));
+    }
+    return children;
+  }
+
+  private loadAll(): void {
+    if (this.full) return;
+    for (const [pid, entry] of linuxTable()) super.set(pid, entry);
+    this.full = true;
+  }
+
+  override values(): MapIterator<ProcessEntry> {
+    this.loadAll();
+    return super.values();
+  }
+
+  override keys(): MapIterator<number> {
+    this.loadAll();
+    return super.keys();
+  }
+
+  override entries(): MapIterator<[number, ProcessEntry]> {
+    this.loadAll();
+    return super.entries();
+  }
+
+  override [Symbol.iterator](): MapIterator<[number, ProcessEntry]> {
+    return this.entries();
+  }
+
+  override forEach(fn: (value: ProcessEntry, key: number, map: Map<number, ProcessEntry>) => void, thisArg?: unknown): void {
+    this.loadAll();
+    super.forEach(fn, thisArg);
+  }
+
+  override get size(): number {
+    this.loadAll();
+    return super.size;
+  }
+}
+
+let childrenFiles: boolean | undefined;
+
+/**
+ * A {@link LazyProcessTable} on Linux kernels with /proc/<pid>/task/<tid>/children; otherwise a full snapshot.
+ *
+ * @example
+ * const table = await lazyProcessTable(); descendants(table, rootPid); // reads only that tree
+ */
+export async function lazyProcessTable(): Promise<ProcessTable> {
+  if (process.platform === 'linux') {
+    childrenFiles ??= fs.existsSync(`/proc/self/task/${process.pid}/children`);
+    if (childrenFiles) return new LazyProcessTable();
+  }
+  return snapshotProcessTable();
+}
+
+/** `owners: false` skips the stat of /proc/<pid> for the uid (half the reads), for callers that need only the relations. */
+function linuxTable(owners = true): ProcessTable {
   const table: ProcessTable = new Map();
   // Sync on purpose: hundreds of tiny /proc reads are much faster in one go than bounced through the threadpool.
   for (const name of fs.readdirSync('/proc')) {
@@ -108,7 +219,7 @@ function linuxTable(): ProcessTable {
     if (!stat) continue; // exited during the scan
     let uid: number | undefined;
     try {
-      uid = fs.statSync(`/proc/${pid}`).uid;
+      uid = owners ? fs.statSync(`/proc/${pid}`).uid : undefined;
     } catch {
       uid = undefined;
     }
@@ -117,6 +228,7 @@ function linuxTable(): ProcessTable {
       ppid: stat.ppid,
       pgid: stat.pgid,
       sid: stat.sid,
+      tty: stat.tty,
       uid,
       startTime: stat.startTime,
       state: stat.state,
@@ -133,17 +245,33 @@ function linuxTable(): ProcessTable {
  * const table = await snapshotProcessTable();
  * table.get(process.pid)?.ppid;
  */
-export async function snapshotProcessTable(platform: NodeJS.Platform = process.platform): Promise<ProcessTable> {
-  if (platform === 'linux') return linuxTable();
+export async function snapshotProcessTable(platform: NodeJS.Platform = process.platform, options: { owners?: boolean } = {}): Promise<ProcessTable> {
+  if (platform === 'linux' && fs.existsSync('/proc/self/stat')) return linuxTable(options.owners ?? true);
   if (platform === 'win32') {
-    const { stdout } = await execFileAsync('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', CIM_PROCESS_COMMAND], {
-      maxBuffer: 64 * 1024 * 1024,
-      windowsHide: true,
-    });
+    const stdout = await runPowerShell(CIM_PROCESS_COMMAND, 'read the process table');
     return new Map(parseCimProcesses(stdout).map((p) => [p.pid, p]));
   }
-  const { stdout } = await execFileAsync('ps', ['-axo', 'pid=,ppid=,pgid=,uid=,command='], { maxBuffer: 64 * 1024 * 1024 });
+  // macOS and the BSDs; Linux without /proc (procps ps reads the same columns).
+  const { stdout } = await runTool('ps', ['-axo', 'pid=,ppid=,pgid=,uid=,command='], 'read the process table (to stop a whole process tree)', platform);
+  if (platform === 'linux') noteFallback('/proc', 'ps', platform);
   return new Map(parsePsTable(stdout).map((p) => [p.pid, p]));
+}
+
+/**
+ * Runs a PowerShell command: Windows PowerShell (powershell.exe), else PowerShell 7 (pwsh). Neither installed:
+ * a {@link MissingToolError} naming what to install.
+ */
+export async function runPowerShell(command: string, purpose: string): Promise<string> {
+  const args = ['-NoProfile', '-NonInteractive', '-Command', command];
+  const { stdout } = await firstAvailable(
+    [
+      { tool: 'powershell.exe', run: () => runTool('powershell.exe', args, purpose, 'win32') },
+      { tool: 'pwsh', run: () => runTool('pwsh', args, purpose, 'win32') },
+    ],
+    purpose,
+    'win32',
+  );
+  return stdout;
 }
 
 /**
@@ -153,6 +281,20 @@ export async function snapshotProcessTable(platform: NodeJS.Platform = process.p
  * descendants(await snapshotProcessTable(), npmPid); // [shPid, nodePid]
  */
 export function descendants(table: ProcessTable, pid: number): number[] {
+  if (table instanceof LazyProcessTable) {
+    const result: number[] = [];
+    const seen = new Set<number>([pid]);
+    const queue = [pid];
+    while (queue.length > 0) {
+      for (const child of table.childrenOf(queue.shift() as number)) {
+        if (seen.has(child)) continue;
+        seen.add(child);
+        result.push(child);
+        queue.push(child);
+      }
+    }
+    return result;
+  }
   const children = new Map<number, number[]>();
   for (const entry of table.values()) {
     if (entry.pid === entry.ppid) continue;

@@ -40,6 +40,24 @@ export interface KillOptions {
   timeoutMs?: number;
   /** PIDs that must never be signalled besides PID 1, this process and its ancestors (e.g. the editor's processes). */
   protectedPids?: number[];
+  /**
+   * `killProcessesOnPort` only: the root of the server's process tree when the caller knows it (a server it
+   * started). That tree is stopped without a lookup by port first; the port is still checked afterwards.
+   */
+  treeRootPid?: number;
+}
+
+/** A process that was stopped, with whose it was. */
+export interface StoppedProcess {
+  pid: number;
+  /** Short name (`node`, `sh`). */
+  name: string;
+  /** Full command line. */
+  command: string;
+  /** Owner's user name, when known. */
+  user?: string;
+  /** Owner's numeric uid, when known (not on Windows). */
+  uid?: number;
 }
 
 export interface KillResult {
@@ -48,6 +66,11 @@ export interface KillResult {
   killedPids: number[];
   /** True when the port is free on every local address afterwards. */
   free: boolean;
+  /**
+   * What was stopped (the same PIDs as `killedPids`), with name, command line and owner, read before the kill.
+   * `killProcessesOnPort` always sets it; optional so results built elsewhere (a command that stopped nothing) still fit.
+   */
+  stopped?: StoppedProcess[];
 }
 
 export interface WaitOptions {

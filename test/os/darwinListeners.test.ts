@@ -39,11 +39,14 @@ describe('os darwinListeners (lsof + ps, run on this machine)', function () {
     assert.deepEqual(await darwinListeners(port), []);
   });
 
-  it('says lsof is needed when it cannot be found', async () => {
+  it('says lsof is needed, and which package has it, when it cannot be found', async () => {
     const saved = process.env.PATH;
     process.env.PATH = '/nonexistent';
     try {
-      await assert.rejects(darwinListeners(3000), /^Error: lsof is needed to find which process holds a port/);
+      await assert.rejects(darwinListeners(3000), {
+        name: 'MissingToolError',
+        message: 'lsof was not found in PATH; it is needed to find which process holds a port. Install the package "lsof" (apt install lsof, dnf install lsof, apk add lsof).',
+      });
     } finally {
       process.env.PATH = saved;
     }

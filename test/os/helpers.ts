@@ -2,8 +2,9 @@
  * Helpers of the OS-layer tests: start real fixture processes, read the JSON line they print, and kill exactly
  * what was started (by PID; detached groups by their own group id, since the tests created those groups).
  */
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 
@@ -108,4 +109,56 @@ export function isGoneOrZombie(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/** The unprivileged user the "another user" tests run processes as. */
+export const NOBODY = 65534;
+
+/** What a process of another user needs, copied where that user can read it. */
+export interface OtherUserKit {
+  uid: number;
+  gid: number;
+  /** World-readable temporary folder holding the copies; removed by {@link removeOtherUserKit}. */
+  dir: string;
+  /** Copies of the listener and client fixtures. */
+  listener: string;
+  client: string;
+  /** test/fixtures/os/as-other-user.ts bundled with the OS layer into one CommonJS file (no TypeScript loader needed). */
+  asOtherUser: string;
+}
+
+/**
+ * Prepares the "processes of another user" tests, or says why they cannot run. The checkout may sit in a private
+ * home folder (root's is 0700 on Debian; Ubuntu and Debian create 0700/0750 homes) that the unprivileged child
+ * cannot read, so what it runs is copied (and bundled) into a world-readable temporary folder.
+ */
+export function prepareOtherUser(): OtherUserKit | string {
+  if (process.getuid?.() !== 0) return 'needs root to start processes as another user';
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dev-ports-other-user-'));
+  try {
+    fs.chmodSync(dir, 0o755);
+    const listener = path.join(dir, 'listener.js');
+    fs.copyFileSync(LISTENER, listener);
+    const client = path.join(dir, 'client.js');
+    fs.copyFileSync(CLIENT, client);
+    const asOtherUser = path.join(dir, 'as-other-user.cjs');
+    // esbuild is a devDependency (the test loader uses it too).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const esbuild = require('esbuild') as typeof import('esbuild');
+    esbuild.buildSync({ entryPoints: [path.join(FIXTURES, 'as-other-user.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: asOtherUser, logLevel: 'silent' });
+    for (const file of [listener, client, asOtherUser]) fs.chmodSync(file, 0o644);
+    const probe = spawnSync(process.execPath, [asOtherUser, 'probe'], { uid: NOBODY, gid: NOBODY, cwd: '/', encoding: 'utf8', timeout: 10_000 });
+    if (probe.status !== 0 || !probe.stdout.includes('"probe":true')) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      return `user ${NOBODY} cannot run ${process.execPath} on a copy in ${os.tmpdir()} (${(probe.stderr || probe.error?.message || `exit ${probe.status}`).trim().split('\n')[0]})`;
+    }
+    return { uid: NOBODY, gid: NOBODY, dir, listener, client, asOtherUser };
+  } catch (err) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    return `could not copy the fixtures to a world-readable folder: ${(err as Error).message}`;
+  }
+}
+
+export function removeOtherUserKit(kit: OtherUserKit | string | undefined): void {
+  if (kit && typeof kit !== 'string') fs.rmSync(kit.dir, { recursive: true, force: true });
 }

@@ -1,14 +1,20 @@
 import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isProcessAlive, killProcessesOnPort, killProcessTree, ProtectedProcessError } from '../../src/os';
+import { isProcessAlive, killProcessesOnPort, killProcessTree, ProtectedProcessError, type KillResult } from '../../src/os';
 import { isPortAvailable } from '../../src/os/portCheck';
 import { snapshotProcessTable } from '../../src/os/processTable';
-import { eventually, FIXTURES, isGoneOrZombie, LISTENER, Spawned } from './helpers';
+import { CLIENT, eventually, FIXTURES, isGoneOrZombie, LISTENER, REGISTER, Spawned } from './helpers';
 
 const FAKE_NPM = path.join(FIXTURES, 'fake-npm.js');
+
+function withoutStopped(result: KillResult): Omit<KillResult, 'stopped'> {
+  const { stopped: _stopped, ...rest } = result;
+  return rest;
+}
 
 describe('os killer', () => {
   const spawned = new Spawned();
@@ -26,7 +32,11 @@ describe('os killer', () => {
       const port = info.port as number;
       const shPid = child.pid!;
       const result = await killProcessesOnPort(port, { gracePeriodMs: 2000 });
-      assert.deepEqual(result, { port, killedPids: [shPid, info.pid].sort((a, b) => a - b), free: true });
+      assert.deepEqual(withoutStopped(result), { port, killedPids: [shPid, info.pid].sort((a, b) => a - b), free: true });
+      assert.deepEqual(
+        result.stopped?.map((p) => [p.pid, p.name, p.uid]),
+        result.killedPids.map((p) => [p, p === shPid ? 'sh' : path.basename(process.execPath), process.getuid!()]),
+      );
       assert.ok(isGoneOrZombie(info.pid));
       assert.ok(await eventually(() => isGoneOrZombie(shPid)));
       assert.equal(await isPortAvailable(port), true);
@@ -46,16 +56,92 @@ describe('os killer', () => {
       assert.ok(await eventually(() => isGoneOrZombie(child.pid!)), 'the shell exits once its job is gone');
     });
 
-    it('leaves alone the session leader that started the job without job control (a task\'s bash -c)', async () => {
-      // No `set -m`: npm → sh → node share the process group of bash, which is the session leader.
-      const { child, info } = await spawned.start('bash', ['-c', 'node "$0" 127.0.0.1; sleep 30', FAKE_NPM], { detached: true });
+    it('stops a detached sh -c "server; next step" wrapper (a session leader without a terminal), so the next step never runs', async () => {
+      const marker = path.join(os.tmpdir(), `dev-ports-next-step-${process.pid}-${Date.now()}`);
+      tempFiles.push(marker);
+      // No `set -m`: npm → sh → node share the process group of bash, which leads its session and has no terminal.
+      const { child, info } = await spawned.start('bash', ['-c', 'node "$0" 127.0.0.1; echo ran > "$1"; sleep 30', FAKE_NPM, marker], { detached: true });
       const { port, npmPid, shPid } = info as unknown as { port: number; npmPid: number; shPid: number };
       spawned.track(npmPid);
       spawned.track(shPid);
       const result = await killProcessesOnPort(port, { gracePeriodMs: 2000 });
-      assert.deepEqual(result.killedPids, [npmPid, shPid, info.pid].sort((a, b) => a - b));
+      assert.deepEqual(result.killedPids, [child.pid!, npmPid, shPid, info.pid].sort((a, b) => a - b));
       assert.equal(result.free, true);
-      assert.ok(isProcessAlive(child.pid!) && !isGoneOrZombie(child.pid!), 'the session leader must survive');
+      assert.ok(await eventually(() => isGoneOrZombie(child.pid!)), 'the wrapper must be stopped');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(fs.existsSync(marker), false, 'the wrapper went on to its next step');
+    });
+
+    it('leaves alone the shell of a terminal (a session leader with a controlling terminal) that runs the server', async function () {
+      if (!fs.existsSync('/usr/bin/script')) {
+        console.log('      skipped: needs util-linux `script` to give the shell a terminal');
+        this.skip();
+      }
+      // `script` runs `bash -c ...` as the session leader of a new pseudo-terminal, as a terminal tab does.
+      const { child, info } = await spawned.start('script', ['-qfec', `bash -c 'node "${LISTENER}" 127.0.0.1 0; sleep 30'`, '/dev/null'], { detached: true });
+      const table = await snapshotProcessTable();
+      const shell = table.get(info.pid)!.ppid;
+      assert.equal(table.get(shell)!.sid, shell);
+      assert.notEqual(table.get(shell)!.tty, 0);
+      spawned.track(shell);
+      const result = await killProcessesOnPort(info.port as number, { gracePeriodMs: 2000 });
+      assert.deepEqual(result.killedPids, [info.pid]);
+      assert.ok(!isGoneOrZombie(shell), 'the terminal\'s shell must survive');
+      assert.ok(!isGoneOrZombie(child.pid!));
+    });
+
+    it('frees A\'s port without touching server B nor a sleep that orphans of one script share a process group with', async () => {
+      const { info } = await spawned.start(process.execPath, [path.join(FIXTURES, 'orphans.js')], { detached: true });
+      const { servers, sleep } = info as unknown as { servers: { pid: number; port: number }[]; sleep: number };
+      const [a, b] = servers;
+      [a.pid, b.pid, sleep].forEach((p) => spawned.track(p));
+      assert.ok(await eventually(() => isGoneOrZombie(info.pid)), 'the script must have exited');
+      const table = await snapshotProcessTable();
+      assert.equal(table.get(a.pid)!.pgid, table.get(b.pid)!.pgid);
+      assert.equal(table.get(a.pid)!.pgid, table.get(sleep)!.pgid);
+      const result = await killProcessesOnPort(a.port, { gracePeriodMs: 2000 });
+      assert.deepEqual(result.killedPids, [a.pid]);
+      assert.deepEqual(result.stopped?.map((p) => p.pid), [a.pid]);
+      assert.ok(!isGoneOrZombie(b.pid), 'B must keep running');
+      assert.ok(!isGoneOrZombie(sleep), 'the sleep must keep running');
+      assert.equal(await isPortAvailable(b.port), false, 'B must keep its port');
+    });
+
+    it('stops a Node cluster (primary and workers sharing the socket) in one pass and says what it stopped', async () => {
+      const { info } = await spawned.start(process.execPath, [path.join(FIXTURES, 'cluster.js')]);
+      const { port, workers } = info as unknown as { port: number; workers: number[] };
+      workers.forEach((p) => spawned.track(p));
+      const result = await killProcessesOnPort(port, { gracePeriodMs: 2000 });
+      assert.equal(result.free, true);
+      assert.deepEqual(result.killedPids, [info.pid, ...workers].sort((a, b) => a - b));
+      assert.deepEqual(result.stopped?.map((p) => p.pid), result.killedPids);
+      for (const p of result.stopped ?? []) assert.match(p.command, /cluster\.js/);
+      for (const p of [info.pid, ...workers]) assert.ok(isGoneOrZombie(p), `PID ${p} still runs`);
+    });
+
+    it('frees the port of a cluster whose primary re-forks every worker that exits', async () => {
+      const { info } = await spawned.start(process.execPath, [path.join(FIXTURES, 'cluster.js'), 'refork']);
+      const { port, workers } = info as unknown as { port: number; workers: number[] };
+      workers.forEach((p) => spawned.track(p));
+      const result = await killProcessesOnPort(port, { gracePeriodMs: 2000 });
+      assert.equal(result.free, true);
+      for (const p of [info.pid, ...workers]) assert.ok(result.killedPids.includes(p), `PID ${p} not stopped`);
+      assert.ok(await eventually(() => isGoneOrZombie(info.pid)));
+      assert.equal(await isPortAvailable(port), true);
+    });
+
+    it('stops the known root of a server\'s tree without a lookup, and still waits for the port', async () => {
+      const { child, info } = await spawned.start('sh', ['-c', 'node "$0" 127.0.0.1 0; exit 0', LISTENER], { detached: true });
+      const result = await killProcessesOnPort(info.port as number, { gracePeriodMs: 2000, treeRootPid: child.pid! });
+      assert.deepEqual(withoutStopped(result), { port: info.port, killedPids: [child.pid!, info.pid].sort((a, b) => a - b), free: true });
+    });
+
+    it('with a known root that no longer holds the port, still frees it by looking it up', async () => {
+      const other = await spawned.listener('127.0.0.1');
+      const { port, pid } = await spawned.listener('127.0.0.1');
+      const result = await killProcessesOnPort(port, { gracePeriodMs: 2000, treeRootPid: other.pid });
+      assert.equal(result.free, true);
+      assert.deepEqual(result.killedPids, [other.pid, pid].sort((a, b) => a - b));
     });
 
     it('frees a port held by sh -c "sh -c \\"node server.js\\"" started in its own session, leaving no process behind', async () => {
@@ -76,7 +162,7 @@ describe('os killer', () => {
       const { pids, ports } = info as unknown as { pids: number[]; ports: number[] };
       pids.forEach((p) => spawned.track(p));
       const result = await killProcessesOnPort(ports[0], { gracePeriodMs: 2000 });
-      assert.deepEqual(result, { port: ports[0], killedPids: [pids[0]], free: true });
+      assert.deepEqual(withoutStopped(result), { port: ports[0], killedPids: [pids[0]], free: true });
       assert.ok(isProcessAlive(info.pid) && !isGoneOrZombie(info.pid), 'the launcher must survive');
       assert.equal(await isPortAvailable(ports[1]), false, 'the other server must keep its port');
     });
@@ -93,10 +179,50 @@ describe('os killer', () => {
       assert.ok(!isGoneOrZombie(pids[1]));
     });
 
+    it('frees a port without stopping a client connected to it (a browser tab)', async () => {
+      const { port, pid } = await spawned.listener('127.0.0.1');
+      const client = await spawned.start(process.execPath, [CLIENT, '127.0.0.1', String(port)]);
+      const result = await killProcessesOnPort(port, { gracePeriodMs: 2000 });
+      assert.deepEqual(result.killedPids, [pid]);
+      assert.ok(!isGoneOrZombie(client.info.pid), 'the client must survive');
+    });
+
+    it('leaves the listeners of the neighbouring ports alone', async () => {
+      let port = 0;
+      for (let p = 20000 + (process.pid % 20000); p < 60000 && port === 0; p += 3) {
+        if ((await isPortAvailable(p - 1)) && (await isPortAvailable(p)) && (await isPortAvailable(p + 1))) port = p;
+      }
+      assert.notEqual(port, 0, 'no three free ports in a row');
+      const below = await spawned.listener('127.0.0.1', port - 1);
+      const target = await spawned.listener('::1', port);
+      const above = await spawned.listener('127.0.0.1', port + 1);
+      const result = await killProcessesOnPort(port, { gracePeriodMs: 2000 });
+      assert.deepEqual(result.killedPids, [target.pid]);
+      for (const neighbour of [below, above]) {
+        assert.ok(!isGoneOrZombie(neighbour.pid));
+        assert.equal(await isPortAvailable(neighbour.port), false);
+      }
+    });
+
+    it('refuses to free a port held by an ancestor of the process asking (the editor) and leaves it listening', async () => {
+      // This test process listens and starts a child that asks to free the port: the holder is the child's parent.
+      const server = net.createServer();
+      servers.push(server);
+      await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
+      const port = (server.address() as net.AddressInfo).port;
+      const os = path.join(__dirname, '..', '..', 'src', 'os', 'index.ts');
+      const script = `require(${JSON.stringify(os)}).killProcessesOnPort(${port}).then((r) => console.log(JSON.stringify(r)), (e) => console.log(e.name + ': ' + e.message))`;
+      const inner = await new Promise<string>((resolve) => {
+        execFile(process.execPath, ['-r', REGISTER, '-e', script], (_err, stdout) => resolve(stdout));
+      });
+      assert.match(inner.trim(), new RegExp(`^ProtectedProcessError: Port ${port} is held by PID ${process.pid} \\(.*\\), which Dev Ports will not stop: it is an ancestor of this process \\(the editor or terminal that runs Dev Ports\\)\\.$`));
+      assert.equal(await isPortAvailable(port), false);
+    });
+
     it('SIGKILLs a server that ignores SIGTERM once the grace period is over', async () => {
       const { port, pid } = await spawned.listener('127.0.0.1', 0, ['ignore-term']);
       const result = await killProcessesOnPort(port, { gracePeriodMs: 300 });
-      assert.deepEqual(result, { port, killedPids: [pid], free: true });
+      assert.deepEqual(withoutStopped(result), { port, killedPids: [pid], free: true });
       assert.ok(isGoneOrZombie(pid));
     });
 
@@ -104,7 +230,7 @@ describe('os killer', () => {
       const { port, child } = await spawned.listener('::1');
       child.kill('SIGKILL');
       await eventually(() => isPortAvailable(port));
-      assert.deepEqual(await killProcessesOnPort(port), { port, killedPids: [], free: true });
+      assert.deepEqual(await killProcessesOnPort(port), { port, killedPids: [], free: true, stopped: [] });
     });
 
     it('refuses to free a port held by this process', async () => {

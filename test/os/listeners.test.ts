@@ -1,12 +1,11 @@
 import * as assert from 'node:assert/strict';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { findProcessesOnPort, isProcessAlive, listeningPorts, listListeners } from '../../src/os';
+import { findProcessesOnPort, isProcessAlive, killProcessesOnPort, listeningPorts, listListeners } from '../../src/os';
 import { linuxListeners } from '../../src/os/linuxListeners';
 import { isPortAvailable, waitForPortAvailable } from '../../src/os/portCheck';
-import { CLIENT, FIXTURES, LISTENER, REGISTER, Spawned } from './helpers';
+import { CLIENT, LISTENER, NOBODY, prepareOtherUser, removeOtherUserKit, Spawned, type OtherUserKit } from './helpers';
 
-const NOBODY = 65534;
 
 describe('os listeners (Linux /proc)', () => {
   const spawned = new Spawned();
@@ -93,15 +92,22 @@ describe('os listeners (Linux /proc)', () => {
   });
 
   describe('processes of another user', function () {
+    let kit: OtherUserKit | string = 'not prepared';
+    const other = (): OtherUserKit => kit as OtherUserKit;
     before(function () {
-      if (process.getuid?.() !== 0) {
-        console.log('      skipped: needs root to start processes as another user');
+      kit = prepareOtherUser();
+      if (typeof kit === 'string') {
+        console.log(`      skipped: ${kit}`);
         this.skip();
       }
     });
+    after(() => removeOtherUserKit(kit));
+
+    const asOtherUser = (port: number, pid: number) =>
+      spawned.start(process.execPath, [other().asOtherUser, String(port), String(pid)], { uid: other().uid, gid: other().gid, cwd: '/' });
 
     it('names the user of another user’s listener when it can read it (as root)', async () => {
-      const { info } = await spawned.start(process.execPath, [LISTENER, '127.0.0.1', '0'], { uid: NOBODY, gid: NOBODY, cwd: '/' });
+      const { info } = await spawned.start(process.execPath, [other().listener, '127.0.0.1', '0'], { uid: NOBODY, gid: NOBODY, cwd: '/' });
       const [listener] = await listListeners(info.port as number);
       assert.equal(listener.ownerUid, NOBODY);
       assert.equal(listener.processes[0].uid, NOBODY);
@@ -110,11 +116,7 @@ describe('os listeners (Linux /proc)', () => {
 
     it('reports a socket it cannot inspect with empty pids and its owner uid, and refuses to call it free', async () => {
       const { port, pid } = await spawned.listener('127.0.0.1');
-      const { info } = await spawned.start(process.execPath, ['-r', REGISTER, path.join(FIXTURES, 'as-other-user.ts'), String(port), String(pid)], {
-        uid: NOBODY,
-        gid: NOBODY,
-        cwd: '/',
-      });
+      const { info } = await asOtherUser(port, pid);
       assert.equal(info.uid, NOBODY);
       assert.deepEqual(info.listeners, [{ port, address: '127.0.0.1', pids: [], processes: [], ownerUid: 0 }]);
       const kill = info.kill as { code?: string; message: string };
@@ -126,11 +128,7 @@ describe('os listeners (Linux /proc)', () => {
 
     it('rejects checking a privileged port as a normal user instead of calling it free', async () => {
       const { port, pid } = await spawned.listener('127.0.0.1');
-      const { info } = await spawned.start(process.execPath, ['-r', REGISTER, path.join(FIXTURES, 'as-other-user.ts'), String(port), String(pid)], {
-        uid: NOBODY,
-        gid: NOBODY,
-        cwd: '/',
-      });
+      const { info } = await asOtherUser(port, pid);
       const privileged = info.privileged as { code?: string; message: string };
       assert.equal(privileged.code, 'EACCES');
       assert.match(privileged.message, /^Port 80 cannot be checked by binding it/);
@@ -138,11 +136,7 @@ describe('os listeners (Linux /proc)', () => {
 
     it('names the PID, command and owner when asked to stop another user’s process', async () => {
       const { port, pid } = await spawned.listener('127.0.0.1');
-      const { info } = await spawned.start(process.execPath, ['-r', REGISTER, path.join(FIXTURES, 'as-other-user.ts'), String(port), String(pid)], {
-        uid: NOBODY,
-        gid: NOBODY,
-        cwd: '/',
-      });
+      const { info } = await asOtherUser(port, pid);
       const killTree = info.killTree as { code?: string; message: string };
       assert.equal(killTree.code, 'EPERM');
       assert.equal(
@@ -150,6 +144,23 @@ describe('os listeners (Linux /proc)', () => {
         `Cannot stop PID ${pid} (${process.execPath} ${LISTENER} 127.0.0.1 0): it belongs to user "root", not to you. Run as that user or with sudo.`,
       );
       assert.ok(isProcessAlive(pid));
+    });
+
+    it('as root, stops another user’s listener and says whose it was', async () => {
+      const { info } = await spawned.start(process.execPath, [other().listener, '127.0.0.1', '0'], { uid: NOBODY, gid: NOBODY, cwd: '/' });
+      const result = await killProcessesOnPort(info.port as number, { gracePeriodMs: 2000 });
+      assert.equal(result.free, true);
+      assert.deepEqual(result.stopped, [
+        { pid: info.pid, name: path.basename(process.execPath), command: `${process.execPath} ${other().listener} 127.0.0.1 0`, user: 'nobody', uid: NOBODY },
+      ]);
+    });
+
+    it('leaves another user’s client alone when freeing a port of ours that it is connected to', async () => {
+      const { port, pid } = await spawned.listener('127.0.0.1');
+      const client = await spawned.start(process.execPath, [other().client, '127.0.0.1', String(port)], { uid: NOBODY, gid: NOBODY, cwd: '/' });
+      const result = await killProcessesOnPort(port, { gracePeriodMs: 2000 });
+      assert.deepEqual(result.killedPids, [pid]);
+      assert.ok(isProcessAlive(client.info.pid), 'the other user’s client must survive');
     });
   });
 });

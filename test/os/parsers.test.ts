@@ -164,6 +164,7 @@ describe('os parsers', () => {
         ppid: 22421,
         pgid: 22421,
         sid: 4498,
+        tty: 0,
         startTime: 182403,
       });
     });

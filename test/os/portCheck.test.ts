@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { findAvailablePort, isPortAvailable, waitForPortAvailable } from '../../src/os/portCheck';
+import { familiesBound, findAvailablePort, isPortAvailable, waitForPortAvailable } from '../../src/os/portCheck';
 import { parseProcNetSockets } from '../../src/os/procNet';
 import { assertPort, assertRange } from '../../src/os/validate';
 import { FIXTURES, REGISTER, Spawned } from './helpers';
@@ -194,5 +194,26 @@ describe('os findAvailablePort and waitForPortAvailable', () => {
     const port = portOf(server);
     setTimeout(() => server.close(), 50);
     assert.equal(await waitForPortAvailable(port, { timeoutMs: 5000 }), true);
+  });
+});
+
+describe('os familiesBound', () => {
+  const open: net.Server[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
+  });
+
+  it('tells which address families have a socket on the port (127.0.0.1, ::1, nothing)', async () => {
+    const v4 = await listen('127.0.0.1');
+    open.push(v4);
+    assert.deepEqual(await familiesBound(portOf(v4)), { v4: true, v6: false });
+    const v6 = await listen('::1');
+    open.push(v6);
+    assert.deepEqual(await familiesBound(portOf(v6)), { v4: false, v6: true });
+    const port = portOf(v6);
+    v6.close();
+    open.pop();
+    assert.equal(await waitForPortAvailable(port), true);
+    assert.deepEqual(await familiesBound(port), { v4: false, v6: false });
   });
 });
