@@ -13,6 +13,7 @@ import { OsAccessError } from '../os/errors';
 import type { KillResult, PortOs } from '../os/types';
 import { NoFreePortError, PermissionDeniedError, PortInUseError, PortReservedError } from './errors';
 import { Ledger, type LedgerEntry, type LedgerOwner } from './ledger';
+import type { MetricsSink } from './metrics';
 import { silentLogger, systemClock, type Allocation, type Clock, type Logger, type PortRange, type StateStore } from './types';
 import { assertDuration, assertPid, assertProjectId, assertValidPort, assertValidRange, isValidPort } from './validate';
 
@@ -39,6 +40,8 @@ export interface AllocatorOptions {
   staleAfterMs?: () => number;
   /** PIDs never to kill when freeing a port (e.g. the editor's own processes). */
   protectedPids?: () => number[];
+  /** Counts allocations, releases, conflicts, sweeps and drifts (see src/core/metrics.ts). */
+  metrics?: MetricsSink;
 }
 
 export interface AllocateOptions {
@@ -302,6 +305,7 @@ export class PortAllocator {
           : await this.claimFromRange(projectId, range, options.pid);
       await this.remember(allocation);
       this.logger.info(`[allocator] Allocated port ${allocation.port} to ${allocation.projectId}.`);
+      this.options.metrics?.count('allocation');
       this.emitter.fire();
       return allocation;
     });
@@ -355,9 +359,11 @@ export class PortAllocator {
   ): Promise<Allocation> {
     const reserved = this.ledger.get(port);
     if (reserved && reserved.projectId !== projectId && !this.ledger.isOrphaned(reserved)) {
+      this.options.metrics?.count('conflict');
       throw new PortReservedError(port, reserved.projectId, reserved.allocatedAt, await this.suggest(projectId, range, port));
     }
     if (!(await this.os.isPortAvailable(port))) {
+      this.options.metrics?.count('conflict');
       if (!options.forceKillIfOccupied) {
         const listeners = await this.os.listListeners(port);
         throw new PortInUseError(port, listeners, await this.suggest(projectId, range, port));
@@ -451,7 +457,8 @@ export class PortAllocator {
         if (held && !held.owner) delete entry.owner;
         this.ledger.update(entry);
       });
-      this.logger.info(`[allocator] ${projectId} on port ${allocation.port}: dev server PID ${pid ?? 'cleared'}.`);
+      // Debug: the caller knows what the PID is (a terminal's shell) and says so in its own line.
+      this.logger.debug?.(`[allocator] ${projectId} on port ${allocation.port}: root PID ${pid ?? 'cleared'}.`);
       this.emitter.fire();
     });
   }
@@ -484,6 +491,7 @@ export class PortAllocator {
       const allocation = toAllocation(entry);
       await this.remember(allocation);
       this.logger.info(`[allocator] Moved ${projectId} from port ${previous?.port ?? '(none)'} to ${port}.`);
+      this.options.metrics?.count('drift');
       this.emitter.fire();
       return allocation;
     });
@@ -509,6 +517,7 @@ export class PortAllocator {
       const released = stored !== undefined || fromLedger > 0;
       if (released) {
         this.logger.info(`[allocator] Released port ${stored?.port ?? '(ledger only)'} of ${projectId}.`);
+        this.options.metrics?.count('release');
         this.emitter.fire();
       }
       return released;
@@ -529,6 +538,7 @@ export class PortAllocator {
         for (const a of list) this.ledger.release(a.port, a.projectId);
       });
       this.logger.info(`[allocator] Released all ${list.length} allocation(s)${list.length ? `: ${list.map((a) => a.port).join(', ')}` : ''}.`);
+      this.options.metrics?.count('release', list.length);
       if (list.length > 0) this.emitter.fire();
       return list.length;
     });
@@ -546,6 +556,7 @@ export class PortAllocator {
     assertDuration(threshold, 'The stale age');
     return await this.serialize(async () => {
       const list = this.readStore();
+      this.options.metrics?.count('sweep');
       if (list.length === 0) return [];
       const listening = await this.os.listeningPorts();
       const now = this.clock.now();
@@ -559,6 +570,7 @@ export class PortAllocator {
       this.logger.info(
         `[allocator] Stale sweep: ${stale.length} of ${list.length} allocation(s) released${stale.length ? ` (${stale.map((a) => `${a.port} of ${a.projectId}`).join(', ')})` : ''}.`,
       );
+      this.options.metrics?.count('release', stale.length);
       if (stale.length > 0) this.emitter.fire();
       return stale;
     });

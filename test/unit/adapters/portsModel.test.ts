@@ -25,7 +25,7 @@ function listener(port: number, pid: number | undefined, extra: Partial<Listener
 }
 
 function server(projectId: string, port: number, state: ServerInfo['state'], extra: Partial<ServerInfo> = {}): ServerInfo {
-  return { projectId, port, state, startedAt: NOW - MINUTE, commandLine: 'npm run dev -- --port ' + port, ...extra };
+  return { projectId, port, state, startedAt: NOW - MINUTE, commandLine: 'npm run dev -- --port ' + port, terminalName: `web :${port}`, ...extra };
 }
 
 /** The model of a window; liveness is asked of the real OS (this process is alive, `dead` has exited). */
@@ -74,24 +74,25 @@ describe('buildPortsModel', () => {
     assert.strictEqual(node.state, 'starting');
   });
 
-  it('shows a managed server that does not listen yet as starting, on its shell PID', () => {
+  it('shows a managed server that does not listen yet as starting, naming its shell PID as the shell', () => {
     const node = only(model({ projects: [project('web')], servers: [server('/ws/web', 3001, 'starting', { shellPid: 4242 })] }));
     assert.strictEqual(node.state, 'starting');
     assert.strictEqual(node.port, 3001);
-    assert.strictEqual(node.pid, 4242);
+    assert.strictEqual(node.pid, undefined);
+    assert.strictEqual(node.shellPid, 4242);
     assert.strictEqual(node.managed, true);
   });
 
-  it('shows a stopping server as starting with a stopping note', () => {
-    const node = only(model({ projects: [project('web')], servers: [server('/ws/web', 3001, 'stopping')] }));
-    assert.strictEqual(node.state, 'starting');
+  it('shows a server in its stopping phase with a stopping note', () => {
+    const node = only(model({ projects: [project('web')], servers: [server('/ws/web', 3001, 'listening', { phase: 'stopping' })] }));
+    assert.strictEqual(node.state, 'running');
     assert.strictEqual(node.note, 'stopping…');
   });
 
   it('shows a running managed server with the PID that listens, and claims its listener', () => {
     const nodes = model({
       projects: [project('web')],
-      servers: [server('/ws/web', 3001, 'running', { shellPid: 4242 })],
+      servers: [server('/ws/web', 3001, 'listening', { shellPid: 4242 })],
       listeners: [listener(3001, 4300)],
     });
     const node = only(nodes);
@@ -105,7 +106,7 @@ describe('buildPortsModel', () => {
     const node = only(
       model({
         projects: [project('web')],
-        servers: [server('/ws/web', 3001, 'running')],
+        servers: [server('/ws/web', 3001, 'listening')],
         listeners: [listener(3001, 4300), listener(24678, 4300)],
         ownedPids: new Map([[4300, '/ws/web']]),
       }),
@@ -139,7 +140,7 @@ describe('buildPortsModel', () => {
     const allocation: Allocation = { projectId: '/ws/web', port: 3002, allocatedAt: NOW };
     const node = only(model({ projects: [project('web')], allocations: [allocation], listeners: [listener(3002, undefined, { ownerUid: 1001 })] }));
     assert.strictEqual(node.state, 'conflict');
-    assert.strictEqual(node.note, 'held by another user');
+    assert.strictEqual(node.note, 'held by another user (uid 1001)');
   });
 
   it('says only "in use" when the port listens but no listener scan was made', () => {
@@ -165,7 +166,7 @@ describe('buildPortsModel', () => {
   it('keeps a younger free allocation as reserved, not stale', () => {
     const allocation: Allocation = { projectId: '/ws/web', port: 3004, allocatedAt: NOW - STALE_AFTER + 1 };
     const node = only(model({ projects: [project('web')], allocations: [allocation] }));
-    assert.strictEqual(node.state, 'stopped');
+    assert.strictEqual(node.state, 'reserved');
     assert.strictEqual(node.note, 'reserved');
   });
 
@@ -189,7 +190,7 @@ describe('buildPortsModel', () => {
   it('groups unclaimed listeners in the range under Other listeners, by port, and leaves out those outside it', () => {
     const nodes = model({
       projects: [project('web')],
-      servers: [server('/ws/web', 3001, 'running')],
+      servers: [server('/ws/web', 3001, 'listening')],
       listeners: [listener(3900, 1), listener(3001, 2), listener(3100, 3), listener(8080, 4)],
     });
     assert.strictEqual(nodes.length, 2);
