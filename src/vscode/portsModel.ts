@@ -373,7 +373,7 @@ export function buildPortsModel(input: ModelInput): PortsNode[] {
       node.reservedBy = reserverText(reservation);
       node.since = reservation.allocatedAt;
       if (input.listening.has(reservation.port)) {
-        node.listeners = onPort(reservation.port).map((l) => ({ ...l, holder: 'project' as const, contextValue: 'listener.project' }));
+        node.listeners = onPort(reservation.port);
         if (node.listeners[0]?.pids[0] !== undefined) node.pid = node.listeners[0].pids[0];
         node.note = 'running there';
       } else {
