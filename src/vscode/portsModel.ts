@@ -241,7 +241,7 @@ const STATE_WORD: Record<ProjectState, string> = {
   unhealthy: 'unhealthy',
   exited: 'exited',
   stale: 'stale',
-  conflict: 'port taken',
+  conflict: 'conflict',
   elsewhere: 'reserved elsewhere',
 };
 

@@ -63,7 +63,7 @@ describe('the Servers view, metrics, Start All and settings', function () {
       return n && n.state === 'conflict' && n;
     }, 'api in conflict');
     assert.deepEqual(commandsFor(conflict.contextValue, true), ['devPorts.freePort', 'devPorts.startDevServer']);
-    assert.match(conflict.description, new RegExp(`^:${allocation.port} · port taken · held by node \\(PID \\d+\\)`));
+    assert.match(conflict.description, new RegExp(`^:${allocation.port} · conflict · held by node \\(PID \\d+\\)`));
     assert.deepEqual(commandsFor('project.stale', true), ['devPorts.stopDevServer']);
   });
 
