@@ -45,27 +45,20 @@ export function activate(context: vscode.ExtensionContext): DevPortsApi {
     staleAfterMs: () => config.get().staleAfterMinutes * 60_000,
     protectedPids: () => editor.known(),
   });
-  const allocationsChanged = new vscode.EventEmitter<void>();
-  const allocatorSub = allocator.onDidChange(() => allocationsChanged.fire());
-  context.subscriptions.push(log, config, allocationsChanged, { dispose: () => allocatorSub.dispose() });
-
+  context.subscriptions.push(log, config);
   const editorPids = () => editor.pids();
   const conflicts = new Conflicts(log.for('conflicts'), () => log.show(), () => config.get().killGracePeriodMs, editorPids);
   const projects = new ProjectsService(config, log.for('projects'), log.core);
   // The dev-server manager: built here only.
   const servers = new DevServerManager({ allocator, os, config, conflicts, state: context.workspaceState, logger: log.for('terminals'), protectedPids: editorPids });
   const deps = { allocator, os, config, projects, servers, reservations: () => reservationsIn(ledger), editorPids };
-  const tree = new PortsTreeProvider({ ...deps, logger: log.for('view') });
-  const view = vscode.window.createTreeView('devPorts.ports', { treeDataProvider: tree, showCollapseAll: false });
-  tree.attach(view);
+  const tree = PortsTreeProvider.createView({ ...deps, logger: log.for('view') });
   const statusBar = new StatusBar({ ...deps, logger: log.for('status') });
   const sweeper = new StaleSweeper(allocator, config, log.for('sweep'));
   const metricsView = new MetricsView(metrics, () => config.get().killGracePeriodMs);
-  context.subscriptions.push(projects, servers, tree, view, statusBar, sweeper, metricsView);
   const metricsNow = () => metrics.snapshot();
-  context.subscriptions.push(
-    ...registerCommands({ ...deps, conflicts, tree, statusBar, log, logger: log.for('commands'), protectedPids: editorPids, metrics: metricsNow, metricsView }),
-  );
+  const commandDeps = { ...deps, conflicts, tree, statusBar, log, logger: log.for('commands'), protectedPids: editorPids, metrics: metricsNow, metricsView };
+  context.subscriptions.push(projects, servers, tree, statusBar, sweeper, metricsView, ...registerCommands(commandDeps));
 
   // Off the activation path: an OS snapshot for the reconcile, a file walk for discovery, the settings check.
   const startup = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(async () => {
@@ -83,7 +76,8 @@ export function activate(context: vscode.ExtensionContext): DevPortsApi {
   const activationMs = performance.now() - t0;
   logger.info(`activated in ${activationMs.toFixed(1)} ms (VS Code ${vscode.version}, ${vscode.env.appName}, remote: ${vscode.env.remoteName ?? 'none'})`);
 
-  return createApi({ allocator, config, servers, projects, tree, statusBar, conflicts, allocationsChanged: allocationsChanged.event, metrics: metricsNow, startup, activationMs });
+  const apiDeps = { allocator, config, servers, projects, tree, statusBar, conflicts, metrics: metricsNow, startup, activationMs };
+  return createApi(apiDeps, context.subscriptions);
 }
 
 export function deactivate(): void {

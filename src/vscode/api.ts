@@ -1,5 +1,5 @@
 import * as path from 'path';
-import type * as vscode from 'vscode';
+import * as vscode from 'vscode';
 import type { PortAllocator } from '../core/allocator';
 import type { Metrics } from '../core/metrics';
 import { normalizeProjectId } from '../core/projects';
@@ -68,7 +68,6 @@ export interface ApiDeps {
   tree: PortsTreeProvider;
   statusBar: StatusBar;
   conflicts: Conflicts;
-  allocationsChanged: vscode.Event<void>;
   metrics: () => Metrics;
   startup: Promise<unknown>;
   activationMs: number;
@@ -93,15 +92,18 @@ export function toDevServerInfo(s: ServerInfo): DevServerInfo {
 }
 
 /**
- * Builds the object `activate()` returns.
+ * Builds the object `activate()` returns; its event emitters go into `subscriptions`.
  *
  * @example
- * return createApi({ allocator, config, servers, allocationsChanged: emitter.event, ... });
+ * return createApi({ allocator, config, servers, ... }, context.subscriptions);
  */
-export function createApi(deps: ApiDeps): DevPortsApi {
+export function createApi(deps: ApiDeps, subscriptions: { dispose(): unknown }[]): DevPortsApi {
   const { allocator, config, servers, tree, statusBar } = deps;
+  const allocationsChanged = new vscode.EventEmitter<void>();
+  const sub = allocator.onDidChange(() => allocationsChanged.fire());
+  subscriptions.push(allocationsChanged, sub);
   return {
-    onDidChangeAllocations: deps.allocationsChanged,
+    onDidChangeAllocations: allocationsChanged.event,
     onDidChangeServers: servers.onDidChange,
     getServers: () => deps.servers.infos().map(toDevServerInfo),
     getMetrics: deps.metrics,

@@ -137,6 +137,15 @@ export class PortsTreeProvider implements vscode.TreeDataProvider<PortsNode>, vs
     );
   }
 
+  /** The provider with its view `devPorts.ports` created and attached (disposed with the provider). */
+  static createView(deps: PortsViewDeps): PortsTreeProvider {
+    const tree = new PortsTreeProvider(deps);
+    const view = vscode.window.createTreeView('devPorts.ports', { treeDataProvider: tree, showCollapseAll: false });
+    tree.disposables.push(view);
+    tree.attach(view);
+    return tree;
+  }
+
   /** Polls while the view is visible, and not at all while it is hidden. */
   attach(view: vscode.TreeView<PortsNode>): void {
     const update = () => {
