@@ -18,7 +18,7 @@ import { CancelledError, UntrustedWorkspaceError, type DevServerManager, type St
 import { errorMessage, type Log } from './log';
 import type { Metrics } from '../core/metrics';
 import type { MetricsView } from './metricsView';
-import { toListenerNode, type ListenerNode, type PortsNode, type ProjectNode } from './portsModel';
+import { freePortChoices, toListenerNode, type ListenerNode, type PortsNode } from './portsModel';
 import type { PortsTreeProvider } from './portsTreeProvider';
 import type { ProjectsService } from './projectsService';
 import type { StatusBar } from './statusBar';
@@ -224,38 +224,25 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     const [listeners, editorPids, roots] = await Promise.all([os.listListeners(), deps.protectedPids(), tree.update()]);
     const uid = process.getuid?.();
     const classify = { editorPids: new Set(editorPids), ...(uid !== undefined ? { uid } : {}) };
-    const projectOf = new Map<number, string>();
-    for (const n of roots) {
-      if (n.kind !== 'project' || n.port === undefined) continue;
-      const owned = n.state === 'running' || n.state === 'starting' || n.state === 'unhealthy' || n.state === 'elsewhere' || n.state === 'waiting';
-      if (owned) projectOf.set(n.port, n.name);
-      for (const l of (n as ProjectNode).listeners) if (owned && !projectOf.has(l.port)) projectOf.set(l.port, n.name);
-    }
-    const { start, end } = config.get().portRange;
+    const range = config.get().portRange;
+    const choices = freePortChoices(listeners.map((l) => toListenerNode(l, classify)), roots, range);
     type Item = vscode.QuickPickItem & { port?: number };
-    const toItem = (l: ListenerNode): Item => {
-      const p = l.processes[0];
+    const toItem = ({ listener: l, project }: { listener: ListenerNode; project?: string }): Item => {
       const where = l.address !== '0.0.0.0' && l.address !== '::' ? ` on ${l.address}` : '';
-      const project = projectOf.get(l.port);
       return {
         label: project ? `:${l.port}  ${project}` : `:${l.port}`,
         description: `${l.holderText}${where}${l.holder === 'otherUser' ? ': only that user (or root) can stop it' : ''}`,
-        detail: p?.command,
+        detail: l.processes[0]?.command,
         port: l.port,
       };
     };
-    const nodes = listeners.sort((a, b) => a.port - b.port || a.address.localeCompare(b.address)).map((l) => toListenerNode(l, classify));
-    const offered = nodes.filter((l) => l.holder !== 'editor' && l.holder !== 'forwarder');
-    const inRange = offered.filter((l) => l.port >= start && l.port <= end);
-    const rest = offered.filter((l) => l.port < start || l.port > end);
-    const held = nodes.length - offered.length;
+    const held = choices.hidden.length;
     const other: Item = { label: '$(edit) Another port…', alwaysShow: true };
     const items: Item[] = [
-      { label: `In the range ${start}–${end}`, kind: vscode.QuickPickItemKind.Separator },
-      ...inRange.map(toItem),
-      ...(rest.length ? [{ label: 'Other ports', kind: vscode.QuickPickItemKind.Separator } as Item, ...rest.map(toItem)] : []),
+      { label: `In the range ${range.start}–${range.end}`, kind: vscode.QuickPickItemKind.Separator },
+      ...choices.inRange.map(toItem),
+      ...(choices.rest.length ? [{ label: 'Other ports', kind: vscode.QuickPickItemKind.Separator } as Item, ...choices.rest.map(toItem)] : []),
     ];
-    if (held > 0) logger.debug?.(`free: ${held} port(s) of the editor itself are not offered`);
     const picked = await vscode.window.showQuickPick([...items, other], {
       placeHolder: `Port to free (type to filter; "Another port…" for one that is not listed${held > 0 ? `; ${held} held by this editor not shown` : ''})`,
       matchOnDescription: true,

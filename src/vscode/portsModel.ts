@@ -226,10 +226,10 @@ function holderNote(listeners: readonly ListenerNode[]): string | undefined {
   return l.holder === 'editor' || l.holder === 'forwarder' ? l.holderText : `held by ${l.holderText}`;
 }
 
-function reserverText(r: Reservation): string {
+function reserverText(r: Reservation, alive: boolean): string {
   if (!r.owner || r.owner.kind === 'cli') return 'the CLI';
   if (r.owner.kind === 'library') return `a script (PID ${r.owner.pid})`;
-  return `another window (PID ${r.owner.pid})`;
+  return alive ? `another window (PID ${r.owner.pid})` : `a closed window (PID ${r.owner.pid})`;
 }
 
 const STATE_WORD: Record<ProjectState, string> = {
@@ -288,7 +288,12 @@ export function buildPortsModel(input: ModelInput): PortsNode[] {
   const allocations = new Map(input.allocations.map((a) => [a.projectId, a]));
   const servers = new Map(input.servers.map((s) => [s.projectId, s]));
   const reservations = new Map<string, Reservation>();
-  for (const r of input.reservations ?? []) if (!r.ownerIsThisWindow && !allocations.has(r.projectId)) reservations.set(r.projectId, r);
+  for (const r of input.reservations ?? []) {
+    if (r.ownerIsThisWindow || allocations.has(r.projectId)) continue;
+    // A closed window's reservation whose server is gone too is an orphan the next allocation takes over: no row.
+    if (r.owner && r.owner.kind !== 'cli' && !input.isAlive(r.owner.pid) && !input.listening.has(r.port)) continue;
+    reservations.set(r.projectId, r);
+  }
   const listeners = (input.listeners ?? []).map((l) => toListenerNode(l, input));
   const claimed = new Set<ListenerNode>();
 
@@ -370,7 +375,7 @@ export function buildPortsModel(input: ModelInput): PortsNode[] {
       }
     } else if (reservation) {
       node.state = 'elsewhere';
-      node.reservedBy = reserverText(reservation);
+      node.reservedBy = reserverText(reservation, !reservation.owner || input.isAlive(reservation.owner.pid));
       node.since = reservation.allocatedAt;
       if (input.listening.has(reservation.port)) {
         node.listeners = onPort(reservation.port);
@@ -415,6 +420,43 @@ export function buildPortsModel(input: ModelInput): PortsNode[] {
     result.push({ kind: 'group', id: 'group:other', label: 'Other listeners', listeners: others, projects: [], description: `${others.length} in ${input.range.start}–${input.range.end}` });
   }
   return result;
+}
+
+/** The Free Port… quick pick's rows: what is offered, in order, and how many of the editor's were left out. */
+export interface FreePortChoices {
+  /** Listeners in the configured range, by port, each with the project it belongs to (if any). */
+  inRange: { listener: ListenerNode; project?: string }[];
+  /** The machine's other listeners, by port. */
+  rest: { listener: ListenerNode; project?: string }[];
+  /** Listeners of this editor or of VS Code's forwarder: never offered. */
+  hidden: ListenerNode[];
+}
+
+/**
+ * Orders the machine's listeners for Free Port…: the range's first (with their project names), then the rest;
+ * the editor's own processes are not offered.
+ *
+ * @example
+ * freePortChoices(listeners.map((l) => toListenerNode(l, { editorPids })), roots, { start: 3000, end: 3999 });
+ */
+export function freePortChoices(listeners: readonly ListenerNode[], roots: readonly PortsNode[], range: PortRange): FreePortChoices {
+  const projectOf = new Map<number, string>();
+  for (const n of roots) {
+    if (n.kind !== 'project' || n.state === 'conflict' || n.state === 'stale') continue;
+    for (const l of n.listeners) if (!projectOf.has(l.port)) projectOf.set(l.port, n.name);
+    if (n.port !== undefined && n.listeners.some((l) => l.port === n.port)) projectOf.set(n.port, n.name);
+  }
+  const sorted = [...listeners].sort((a, b) => a.port - b.port || a.address.localeCompare(b.address));
+  const hidden = sorted.filter((l) => l.holder === 'editor' || l.holder === 'forwarder');
+  const offered = sorted.filter((l) => !hidden.includes(l)).map((listener) => {
+    const project = projectOf.get(listener.port);
+    return project ? { listener, project } : { listener };
+  });
+  return {
+    inRange: offered.filter((c) => c.listener.port >= range.start && c.listener.port <= range.end),
+    rest: offered.filter((c) => c.listener.port < range.start || c.listener.port > range.end),
+    hidden,
+  };
 }
 
 /** The children of a node as the tree shows them. */

@@ -7,6 +7,7 @@ import {
   buildPortsModel,
   diffTree,
   formatAge,
+  freePortChoices,
   toListenerNode,
   type GroupNode,
   type ModelInput,
@@ -258,7 +259,7 @@ describe('buildPortsModel: what a user sees per state', () => {
   it('gives a conflict row its holder and the conflict menu (Start and Free Port inline)', () => {
     const allocation: Allocation = { projectId: '/ws/web', port: 3002, allocatedAt: NOW - MINUTE, pid: dead };
     const node = only(model({ projects: [project('web')], allocations: [allocation], listeners: [listener(3002, 5000)] }));
-    assert.strictEqual(node.description, ':3002 · port taken · held by node (PID 5000)');
+    assert.strictEqual(node.description, ':3002 · conflict · held by node (PID 5000)');
     assert.strictEqual(node.contextValue, 'project.conflict');
   });
 
@@ -286,7 +287,7 @@ describe('buildPortsModel: what a user sees per state', () => {
 
   it("shows another window's reservation as that window's, and a CLI reservation as the CLI's", () => {
     const reservations: Reservation[] = [
-      { projectId: '/ws/web', port: 3010, allocatedAt: NOW, owner: { pid: 777, kind: 'vscode' }, ownerIsThisWindow: false },
+      { projectId: '/ws/web', port: 3010, allocatedAt: NOW, owner: { pid: process.ppid, kind: 'vscode' }, ownerIsThisWindow: false },
       { projectId: '/ws/api', port: 3011, allocatedAt: NOW, ownerIsThisWindow: false },
       { projectId: '/ws/docs', port: 3012, allocatedAt: NOW, owner: { pid: process.pid, kind: 'vscode' }, ownerIsThisWindow: true },
       { projectId: '/other/thing', port: 3013, allocatedAt: NOW, ownerIsThisWindow: false },
@@ -295,12 +296,20 @@ describe('buildPortsModel: what a user sees per state', () => {
     const [apiNode, docs, web] = nodes;
     assert.strictEqual(nodes.length, 3, 'a reservation of a project outside the workspace is not shown');
     assert.strictEqual(web.state, 'elsewhere');
-    assert.strictEqual(web.description, ':3010 · another window (PID 777) · running there');
+    assert.strictEqual(web.description, `:3010 · another window (PID ${process.ppid}) · running there`);
     assert.strictEqual(web.contextValue, 'project.elsewhere.open');
     assert.deepStrictEqual(web.listeners.map((l) => l.contextValue), ['listener.project']);
     assert.strictEqual(apiNode.description, ':3011 · the CLI · nothing listens yet');
     assert.strictEqual(apiNode.contextValue, 'project.elsewhere');
     assert.strictEqual(docs.state, 'stopped', "this window's own reservation is not 'elsewhere'");
+  });
+
+  it("drops a closed window's reservation whose port is free, and names a closed window whose server still listens", () => {
+    const closed = (projectId: string, port: number): Reservation => ({ projectId, port, allocatedAt: NOW, owner: { pid: dead, kind: 'vscode' }, ownerIsThisWindow: false });
+    const [apiNode, web] = model({ projects: [project('api'), project('web')], reservations: [closed('/ws/api', 3014), closed('/ws/web', 3015)], listeners: [listener(3015, 999)] }) as ProjectNode[];
+    assert.strictEqual(apiNode.state, 'stopped');
+    assert.strictEqual(web.state, 'elsewhere');
+    assert.strictEqual(web.reservedBy, `a closed window (PID ${dead})`);
   });
 
   it('lists watchers apart, with no port and no actions', () => {
@@ -345,6 +354,26 @@ describe('buildPortsModel: what a user sees per state', () => {
     assert.strictEqual(l.contextValue, 'listener.otherUser');
     const root = toListenerNode(listener(3040, 9300, { processes: [{ pid: 9300, name: 'node', command: 'node x', uid: 1001 }] }), { uid: 0 });
     assert.strictEqual(root.contextValue, 'listener', 'root can stop any process');
+  });
+});
+
+describe('freePortChoices', () => {
+  it("lists the range's listeners first with their projects, then the rest, and never the editor's", () => {
+    const editorPids = new Set([9000]);
+    const listeners = [listener(8080, 9000), listener(5432, 7000), listener(3001, 4300), listener(3900, 7100)];
+    const roots = model({ projects: [project('web')], servers: [server('/ws/web', 3001, 'ready')], listeners, editorPids });
+    const choices = freePortChoices(listeners.map((l) => toListenerNode(l, { editorPids })), roots, { start: 3000, end: 3999 });
+    assert.deepStrictEqual(choices.inRange.map((c) => [c.listener.port, c.project]), [[3001, 'web'], [3900, undefined]]);
+    assert.deepStrictEqual(choices.rest.map((c) => c.listener.port), [5432]);
+    assert.deepStrictEqual(choices.hidden.map((l) => [l.port, l.holderText]), [[8080, 'held by this editor']]);
+  });
+
+  it('does not name a project for the holder of its taken port', () => {
+    const listeners = [listener(3002, 5000)];
+    const allocation: Allocation = { projectId: '/ws/web', port: 3002, allocatedAt: NOW };
+    const roots = model({ projects: [project('web')], allocations: [allocation], listeners });
+    const choices = freePortChoices(listeners.map((l) => toListenerNode(l, {})), roots, { start: 3000, end: 3999 });
+    assert.deepStrictEqual(choices.inRange.map((c) => [c.listener.port, c.project]), [[3002, undefined]]);
   });
 });
 
