@@ -88,6 +88,23 @@ describe('the Servers view, metrics, Start All and settings', function () {
     }
   });
 
+  it("shows a CLI reservation of a workspace project as the CLI's, with no Start or Stop", async () => {
+    const ledger = new h.core.Ledger();
+    const port = await h.freeTestPort();
+    assert.ok(ledger.tryClaim({ projectId: h.projectId('api'), port, allocatedAt: Date.now() }), 'the CLI-like reservation');
+    try {
+      const node = await h.waitFor(async () => {
+        const n = await h.projectNode(api, 'api');
+        return n && n.state === 'elsewhere' && n;
+      }, 'api reserved elsewhere');
+      assert.equal(node.port, port);
+      assert.equal(node.description, `:${port} · the CLI · nothing listens yet`);
+      assert.deepEqual(commandsFor(node.contextValue, true), []);
+    } finally {
+      ledger.release(port, h.projectId('api'));
+    }
+  });
+
   it('redraws only the changed rows on a refresh, not the whole tree', async () => {
     await api._test.tree();
     const before = api._test.redraws();
@@ -144,3 +161,23 @@ describe('the Servers view, metrics, Start All and settings', function () {
     }
   });
 });
+
+// Not a test: with DEV_PORTS_SCREENSHOT_DIR set, a picture of the Show Metrics panel for the README.
+if (process.env.DEV_PORTS_SCREENSHOT_DIR) {
+  after(async function () {
+    this.timeout(60000);
+    const { screenshot } = require('./index');
+    const api = await h.getApi();
+    for (const app of ['web', 'api']) {
+      await api.allocate(h.projectId(app));
+      await api.releasePortForProject(h.projectId(app));
+    }
+    const port = await h.freeTestPort();
+    await h.spawnForeignServer(port);
+    await h.run('devPorts.freePort', { port, force: true });
+    await h.run('devPorts.showMetrics');
+    await h.sleep(1500);
+    await screenshot('metrics');
+    await h.cleanUp(api);
+  });
+}
