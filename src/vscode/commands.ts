@@ -303,6 +303,13 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
         'PERMISSION_DENIED',
       );
     }
+    const forwarder = listeners.map((l) => toListenerNode(l, { editorPids: guard })).find((l) => l.holder === 'forwarder');
+    if (forwarder) {
+      throw new DevPortsError(
+        `Port ${port} is held by VS Code (port forwarding, PID ${forwarder.pids.join(', ')}); Dev Ports does not stop it: stop forwarding the port in VS Code's Ports view.`,
+        'PERMISSION_DENIED',
+      );
+    }
 
     // A port of a dev server Dev Ports runs is freed by stopping that server (terminal closed, port released).
     const table = await snapshotProcessTable();

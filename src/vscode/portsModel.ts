@@ -148,7 +148,7 @@ export interface ModelInput {
 }
 
 /** VS Code processes that are not this editor's (another window's server, `code tunnel`, the desktop forwarder). */
-const VSCODE_PROCESS = /(?:^|[/\\\s])(?:code(?:-server|-insiders|-tunnel)?|code-oss|codium|Code Helper[^/]*|Electron)(?:\s|$)|server-main\.js|\/\.vscode-server\/|\/vscode-server\/|\bcode tunnel\b/;
+const VSCODE_PROCESS = /(?:^|[/\\\s])(?:code(?:-server|-insiders|-tunnel)?|code-oss|codium|Code Helper[^/]*)(?:\s|$)|server-main\.js|[/\\]\.?vscode-server[/\\]|[/\\]code-server[/\\](?:lib|out)[/\\]|\bcode tunnel\b/;
 
 function roleOf(p: Project | undefined): ProjectNode['role'] {
   const role = (p as { role?: string } | undefined)?.role;
@@ -183,7 +183,7 @@ export function toListenerNode(l: Listener, input: Pick<ModelInput, 'editorPids'
     holderText = 'held by this editor';
   } else if (processes.some((p) => VSCODE_PROCESS.test(p.command))) {
     holder = 'forwarder';
-    holderText = 'VS Code (port forwarding)';
+    holderText = 'held by VS Code (port forwarding)';
   } else if (l.pids.length === 0 || foreign) {
     holder = 'otherUser';
     const who = foreign ? (foreign.user ?? `uid ${foreign.uid}`) : l.ownerUid !== undefined ? `uid ${l.ownerUid}` : undefined;

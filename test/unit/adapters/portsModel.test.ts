@@ -340,9 +340,18 @@ describe('buildPortsModel: what a user sees per state', () => {
     const group = nodes[0] as GroupNode;
     assert.deepStrictEqual(group.listeners.map((l) => [l.port, l.holderText, l.contextValue]), [
       [3030, 'held by this editor', 'listener.editor'],
-      [3031, 'VS Code (port forwarding)', 'listener.forwarder'],
+      [3031, 'held by VS Code (port forwarding)', 'listener.forwarder'],
       [3032, 'node (PID 9200)', 'listener'],
     ]);
+  });
+
+  it('tells VS Code processes from dev servers that merely live in a folder named code', () => {
+    const kind = (command: string) => toListenerNode(listener(3050, 9500, { processes: [{ pid: 9500, name: 'node', command }] }), {}).holder;
+    assert.strictEqual(kind('/usr/lib/code-server/lib/node /usr/lib/code-server/out/node/entry'), 'forwarder');
+    assert.strictEqual(kind('/root/.vscode-server/bin/abc/node /root/.vscode-server/bin/abc/out/server-main.js --port 0'), 'forwarder');
+    assert.strictEqual(kind('code tunnel --accept-server-license-terms'), 'forwarder');
+    assert.strictEqual(kind('node /home/me/code/app/server.js'), 'process');
+    assert.strictEqual(kind('node /srv/vscode-like/app.js'), 'process');
   });
 
   it("names another user's process and offers no Free Port for it", () => {
