@@ -114,16 +114,22 @@ export function medianOf(values: readonly number[]): number | undefined {
   return Math.round(median);
 }
 
+/** A tree kill older than this is not paired with a later wait (the wait is for something else). */
+const PAIR_WITHIN_MS = 60_000;
+
 /**
  * The OS layer with its kills counted: one `kill` per port freed or tree stopped that stopped at least one
- * process, and the time-to-free of every `killProcessesOnPort` that ended with the port free (the call itself
- * waits for that, so its duration is the time from the first signal until the port is free).
+ * process, and a time-to-free sample for every held port that became free after a kill: a
+ * `killProcessesOnPort` waits for that itself (its duration is the sample); a stop by process tree
+ * (`killProcessTree`, then `waitForPortAvailable`, as the dev-server manager does) is timed from the first tree
+ * kill to the wait's success.
  *
  * @example
  * const os = meteredOs(nodeOs, metrics);
  * await os.killProcessesOnPort(3000, { gracePeriodMs: 3000 }); // metrics.kills + 1, a time-to-free sample
  */
 export function meteredOs(os: PortOs, metrics: MetricsSink, now: () => number = () => performance.now()): PortOs {
+  let treeKillStarted: number | undefined;
   return {
     ...os,
     killProcessesOnPort: async (port, options) => {
@@ -136,9 +142,23 @@ export function meteredOs(os: PortOs, metrics: MetricsSink, now: () => number = 
       return result;
     },
     killProcessTree: async (pid, options) => {
+      const started = now();
       const killed = await os.killProcessTree(pid, options);
-      if (killed.length > 0) metrics.count('kill');
+      if (killed.length > 0) {
+        metrics.count('kill');
+        if (treeKillStarted === undefined || started - treeKillStarted > PAIR_WITHIN_MS) treeKillStarted = started;
+      }
       return killed;
+    },
+    waitForPortAvailable: async (port, options) => {
+      const free = await os.waitForPortAvailable(port, options);
+      const started = treeKillStarted;
+      if (free && started !== undefined) {
+        treeKillStarted = undefined;
+        const ms = now() - started;
+        if (ms <= PAIR_WITHIN_MS) metrics.timeToFree(ms);
+      }
+      return free;
     },
   };
 }

@@ -102,6 +102,22 @@ describe('meteredOs and the allocator (real OS)', () => {
     assert.ok(snap.medianTimeToFreeMs !== undefined && snap.medianTimeToFreeMs >= 0, JSON.stringify(snap));
   });
 
+  it('times a stop by process tree from the kill until the wait sees the port free', async () => {
+    const metrics = new MetricsRecorder();
+    const os = meteredOs(nodeOs, metrics);
+    const { pid, port } = await childListening();
+    const killed = await os.killProcessTree(pid, { gracePeriodMs: 1000 });
+    assert.deepStrictEqual(killed, [pid]);
+    assert.strictEqual(await os.waitForPortAvailable(port, { timeoutMs: 3000 }), true);
+    const snap = metrics.snapshot();
+    assert.strictEqual(snap.kills, 1);
+    assert.ok(snap.medianTimeToFreeMs !== undefined, JSON.stringify(snap));
+    // A later wait with no kill before it is no sample.
+    await os.waitForPortAvailable(port, { timeoutMs: 100 });
+    metrics.timeToFree(1_000_000);
+    assert.strictEqual(metrics.snapshot().medianTimeToFreeMs, Math.round((snap.medianTimeToFreeMs! + 1_000_000) / 2));
+  });
+
   it('counts nothing when freeing a port nobody holds', async () => {
     const metrics = new MetricsRecorder();
     const { port } = await childListening();
