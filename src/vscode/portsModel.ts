@@ -308,7 +308,8 @@ export function buildPortsModel(input: ModelInput): PortsNode[] {
     const allocation = allocations.get(projectId);
     const server = servers.get(projectId);
     const reservation = reservations.get(projectId);
-    const port = role === 'watcher' ? undefined : (server?.port ?? allocation?.port ?? reservation?.port ?? project?.port);
+    // A server whose port is not known yet (0) shows the allocation's, if any.
+    const port = role === 'watcher' ? undefined : ((server?.port || undefined) ?? allocation?.port ?? reservation?.port ?? project?.port);
     const extraPorts = new Set(server?.extraPorts ?? []);
     const own = listeners.filter(
       (l) =>
