@@ -8,6 +8,7 @@ import {
   PermissionDeniedError,
   PortInUseError,
 } from '../core/errors';
+import type { Metrics } from '../core/metrics';
 import { normalizeProjectId, type Project } from '../core/projects';
 import type { Allocation, Logger } from '../core/types';
 import { snapshotProcessTable } from '../os/index';
@@ -16,7 +17,6 @@ import type { Config } from './config';
 import { describeProcesses, type ConflictMode, type Conflicts } from './conflicts';
 import { CancelledError, UntrustedWorkspaceError, type DevServerManager, type StartOptions, type StartResult } from './devServerManager';
 import { errorMessage, type Log } from './log';
-import type { Metrics } from '../core/metrics';
 import type { MetricsView } from './metricsView';
 import { freePortChoices, toListenerNode, type ListenerNode, type PortsNode } from './portsModel';
 import type { PortsTreeProvider } from './portsTreeProvider';
