@@ -120,6 +120,9 @@ export class PortsTreeProvider implements vscode.TreeDataProvider<PortsNode>, vs
   private roots: PortsNode[] | undefined;
   private updating: Promise<PortsNode[]> | undefined;
   private queued: Promise<PortsNode[]> | undefined;
+  private view: vscode.TreeView<PortsNode> | undefined;
+  /** A change came while the view was hidden. */
+  private missed = false;
   /** How many times rows were redrawn, for the tests: `whole` for full redraws, `rows` for single rows. */
   readonly redraws = { whole: 0, rows: 0 };
   readonly onDidChangeTreeData = this.emitter.event;
@@ -146,9 +149,14 @@ export class PortsTreeProvider implements vscode.TreeDataProvider<PortsNode>, vs
     return tree;
   }
 
-  /** Polls while the view is visible, and not at all while it is hidden. */
+  /** Polls while the view is visible, and not at all while it is hidden (changes meanwhile wait for it). */
   attach(view: vscode.TreeView<PortsNode>): void {
+    this.view = view;
     const update = () => {
+      if (view.visible && this.missed) {
+        this.missed = false;
+        this.refresh();
+      }
       if (view.visible && !this.pollTimer) {
         this.pollTimer = setInterval(() => void this.update(), POLL_WHILE_VISIBLE_MS);
       } else if (!view.visible && this.pollTimer) {
@@ -160,8 +168,12 @@ export class PortsTreeProvider implements vscode.TreeDataProvider<PortsNode>, vs
     update();
   }
 
-  /** Looks again soon; bursts of events (a start fires several) become one build. */
+  /** Looks again soon; bursts of events (a start fires several) become one build. A hidden view builds when shown. */
   refresh(): void {
+    if (this.view && !this.view.visible && this.roots !== undefined) {
+      this.missed = true;
+      return;
+    }
     if (this.refreshTimer) return;
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = undefined;
