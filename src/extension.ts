@@ -22,7 +22,8 @@ import { ProjectsService } from './vscode/projectsService';
 import { StaleSweeper } from './vscode/staleSweeper';
 import { StatusBar } from './vscode/statusBar';
 
-export type { DevPortsApi } from './vscode/api';
+export type { DevPortsApi, DevServerInfo } from './vscode/api';
+export type { Metrics } from './core/metrics';
 
 export function activate(context: vscode.ExtensionContext): DevPortsApi {
   const t0 = performance.now();
