@@ -349,9 +349,12 @@ function listenerTooltip(node: ListenerNode): vscode.MarkdownString {
   if (node.holder === 'editor') md.appendMarkdown(`\nThis is one of the editor's own processes (its server or extension host): Dev Ports never stops it.\n`);
   if (node.holder === 'forwarder') md.appendMarkdown(`\nVS Code holds it, usually to forward a port: stop forwarding in VS Code's Ports view. Dev Ports does not stop it.\n`);
   if (node.holder === 'otherUser') {
-    const who = node.processes[0]?.user ?? (node.processes[0]?.uid ?? node.ownerUid) !== undefined ? `uid ${node.processes[0]?.uid ?? node.ownerUid}` : 'another user';
+    const p = node.processes[0];
+    const uid = p?.uid ?? node.ownerUid;
+    const who = p?.user ?? (uid !== undefined ? `uid ${uid}` : 'another user');
+    const unseen = node.processes.length === 0 ? ' or even see which process it is' : '';
     md.appendMarkdown(
-      `\nIts process belongs to ${escapeMd(node.processes[0]?.user ?? who)}, not to you: the OS lets only that user (or root) stop it${node.processes.length === 0 ? ' or even see which process it is' : ''}. Ask them, or run \`sudo dev-ports free ${node.port}\`.\n`,
+      `\nIts process belongs to ${escapeMd(who)}, not to you: the OS lets only that user (or root) stop it${unseen}. Ask them, or run \`sudo dev-ports free ${node.port}\`.\n`,
     );
   }
   return md;
