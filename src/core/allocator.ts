@@ -13,6 +13,7 @@ import { OsAccessError } from '../os/errors';
 import type { KillResult, PortOs } from '../os/types';
 import { NoFreePortError, PermissionDeniedError, PortInUseError, PortReservedError } from './errors';
 import { LEDGER_FUTURE_SLACK_MS, Ledger, type LedgerEntry, type LedgerOwner } from './ledger';
+import type { MetricsSink } from './metrics';
 import { silentLogger, systemClock, type Allocation, type Clock, type Logger, type PortRange, type StateStore } from './types';
 import { assertDuration, assertPid, assertProjectId, assertValidPort, assertValidRange, isValidPort } from './validate';
 
@@ -39,6 +40,8 @@ export interface AllocatorOptions {
   staleAfterMs?: () => number;
   /** PIDs never to kill when freeing a port (e.g. the editor's own processes). */
   protectedPids?: () => number[];
+  /** Counts allocations, releases, conflicts, sweeps and drifts (see src/core/metrics.ts). */
+  metrics?: MetricsSink;
 }
 
 export interface AllocateOptions {
@@ -309,6 +312,7 @@ export class PortAllocator {
           : await this.claimFromRange(projectId, range, options.pid);
       await this.remember(allocation);
       this.logger.info(`[allocator] Allocated port ${allocation.port} to ${allocation.projectId}.`);
+      this.options.metrics?.count('allocation');
       this.emitter.fire();
       return allocation;
     });
@@ -364,9 +368,11 @@ export class PortAllocator {
   ): Promise<Allocation> {
     const reserved = this.ledger.get(port);
     if (reserved && reserved.projectId !== projectId && !this.ledger.isOrphaned(reserved)) {
+      this.options.metrics?.count('conflict');
       throw new PortReservedError(port, reserved.projectId, reserved.allocatedAt, await this.suggest(projectId, range, port));
     }
     if (!(await this.os.isPortAvailable(port))) {
+      this.options.metrics?.count('conflict');
       if (!options.forceKillIfOccupied) {
         const listeners = await this.os.listListeners(port);
         throw new PortInUseError(port, listeners, await this.suggest(projectId, range, port));
@@ -460,7 +466,8 @@ export class PortAllocator {
         if (held && (!held.owner || held.owner.kind !== 'vscode')) keepOwner(entry, held);
         this.ledger.update(entry);
       });
-      this.logger.info(`[allocator] ${projectId} on port ${allocation.port}: dev server PID ${pid ?? 'cleared'}.`);
+      // Debug: the caller knows what the PID is (a terminal's shell) and says so in its own line.
+      this.logger.debug?.(`[allocator] ${projectId} on port ${allocation.port}: root PID ${pid ?? 'cleared'}.`);
       this.emitter.fire();
     });
   }
@@ -493,6 +500,7 @@ export class PortAllocator {
       const allocation = toAllocation(entry);
       await this.remember(allocation);
       this.logger.info(`[allocator] Moved ${projectId} from port ${previous?.port ?? '(none)'} to ${port}.`);
+      this.options.metrics?.count('drift');
       this.emitter.fire();
       return allocation;
     });
@@ -518,6 +526,7 @@ export class PortAllocator {
       const released = stored !== undefined || fromLedger > 0;
       if (released) {
         this.logger.info(`[allocator] Released port ${stored?.port ?? '(ledger only)'} of ${projectId}.`);
+        this.options.metrics?.count('release');
         this.emitter.fire();
       }
       return released;
@@ -538,6 +547,7 @@ export class PortAllocator {
         for (const a of list) this.ledger.release(a.port, a.projectId);
       });
       this.logger.info(`[allocator] Released all ${list.length} allocation(s)${list.length ? `: ${list.map((a) => a.port).join(', ')}` : ''}.`);
+      this.options.metrics?.count('release', list.length);
       if (list.length > 0) this.emitter.fire();
       return list.length;
     });
@@ -555,6 +565,7 @@ export class PortAllocator {
     assertDuration(threshold, 'The stale age');
     return await this.serialize(async () => {
       const list = this.readStore();
+      this.options.metrics?.count('sweep');
       if (list.length === 0) return [];
       const listening = await this.os.listeningPorts();
       const now = this.clock.now();
@@ -568,6 +579,7 @@ export class PortAllocator {
       this.logger.info(
         `[allocator] Stale sweep: ${stale.length} of ${list.length} allocation(s) released${stale.length ? ` (${stale.map((a) => `${a.port} of ${a.projectId}`).join(', ')})` : ''}.`,
       );
+      this.options.metrics?.count('release', stale.length);
       if (stale.length > 0) this.emitter.fire();
       return stale;
     });

@@ -8,15 +8,17 @@ import {
   PermissionDeniedError,
   PortInUseError,
 } from '../core/errors';
+import type { Metrics } from '../core/metrics';
 import { normalizeProjectId, type Project } from '../core/projects';
 import type { Allocation, Logger } from '../core/types';
 import { snapshotProcessTable } from '../os/index';
 import type { KillResult, PortOs } from '../os/types';
 import type { Config } from './config';
 import { describeProcesses, type ConflictMode, type Conflicts } from './conflicts';
-import { CancelledError, UntrustedWorkspaceError, type DevServerManager, type StartOptions } from './devServerManager';
+import { CancelledError, UntrustedWorkspaceError, type DevServerManager, type StartOptions, type StartResult } from './devServerManager';
 import { errorMessage, type Log } from './log';
-import type { PortsNode } from './portsModel';
+import type { MetricsView } from './metricsView';
+import { freePortChoices, toListenerNode, type ListenerNode, type PortsNode } from './portsModel';
 import type { PortsTreeProvider } from './portsTreeProvider';
 import type { ProjectsService } from './projectsService';
 import type { StatusBar } from './statusBar';
@@ -33,6 +35,19 @@ export interface CommandDeps {
   log: Log;
   logger: Logger;
   protectedPids: () => Promise<number[]>;
+  metrics: () => Metrics;
+  metricsView: MetricsView;
+}
+
+/** `devPorts.startAll`'s result (CONTRACT.md). */
+export interface StartAllResult {
+  started: StartResult[];
+  failed: { projectId: string; message: string }[];
+}
+
+/** Project.role comes from discovery (branch `frameworks`); a project without one is a server. */
+export function roleOf(project: Project): string {
+  return (project as { role?: string }).role ?? 'server';
 }
 
 /** `startDevServer`'s object argument, besides a project id, a `Uri` or a tree item. */
@@ -69,7 +84,7 @@ function isProgrammatic(arg: unknown): boolean {
  * context.subscriptions.push(...registerCommands(deps));
  */
 export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
-  const { allocator, os, config, projects, servers, conflicts, tree, statusBar, log, logger } = deps;
+  const { allocator, os, config, projects, servers, conflicts, tree, statusBar, log, logger, metricsView } = deps;
 
   const wrap =
     <A, R>(id: string, fn: (arg: A) => Promise<R>) =>
@@ -202,23 +217,35 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     return n;
   }
 
+  /**
+   * The range's listeners first, each with the project it belongs to, then the machine's other ports. The
+   * editor's own processes and VS Code's forwarder are not offered (Dev Ports never stops them).
+   */
   async function pickPort(): Promise<number> {
-    const listeners = await os.listListeners();
+    const [listeners, editorPids, roots] = await Promise.all([os.listListeners(), deps.protectedPids(), tree.update()]);
+    const uid = process.getuid?.();
+    const classify = { editorPids: new Set(editorPids), ...(uid !== undefined ? { uid } : {}) };
+    const range = config.get().portRange;
+    const choices = freePortChoices(listeners.map((l) => toListenerNode(l, classify)), roots, range);
     type Item = vscode.QuickPickItem & { port?: number };
+    const toItem = ({ listener: l, project }: { listener: ListenerNode; project?: string }): Item => {
+      const where = l.address !== '0.0.0.0' && l.address !== '::' ? ` on ${l.address}` : '';
+      return {
+        label: project ? `:${l.port}  ${project}` : `:${l.port}`,
+        description: `${l.holderText}${where}${l.holder === 'otherUser' ? ': only that user (or root) can stop it' : ''}`,
+        detail: l.processes[0]?.command,
+        port: l.port,
+      };
+    };
+    const held = choices.hidden.length;
     const other: Item = { label: '$(edit) Another port…', alwaysShow: true };
-    const items: Item[] = listeners
-      .sort((a, b) => a.port - b.port)
-      .map((l) => {
-        const p = l.processes[0];
-        return {
-          label: `:${l.port}`,
-          description: p ? `${p.name} (PID ${p.pid})${l.address !== '0.0.0.0' && l.address !== '::' ? ` on ${l.address}` : ''}` : l.pids.length ? `PID ${l.pids.join(', ')}` : 'another user',
-          detail: p?.command,
-          port: l.port,
-        };
-      });
+    const items: Item[] = [
+      { label: `In the range ${range.start}–${range.end}`, kind: vscode.QuickPickItemKind.Separator },
+      ...choices.inRange.map(toItem),
+      ...(choices.rest.length ? [{ label: 'Other ports', kind: vscode.QuickPickItemKind.Separator } as Item, ...choices.rest.map(toItem)] : []),
+    ];
     const picked = await vscode.window.showQuickPick([...items, other], {
-      placeHolder: 'Port to free (type to filter; "Another port…" for one that is not listed)',
+      placeHolder: `Port to free (type to filter; "Another port…" for one that is not listed${held > 0 ? `; ${held} held by this editor not shown` : ''})`,
       matchOnDescription: true,
       matchOnDetail: true,
     });
@@ -273,7 +300,14 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     const editorHolder = listeners.flatMap((l) => l.processes).find((p) => guard.has(p.pid));
     if (editorHolder) {
       throw new DevPortsError(
-        `Port ${port} is held by the editor itself (${editorHolder.name}, PID ${editorHolder.pid}); Dev Ports never stops the editor's own processes.`,
+        `Port ${port} is held by this editor (${editorHolder.name}, PID ${editorHolder.pid}: its server, extension host or port forwarder); Dev Ports never stops the editor's own processes.`,
+        'PERMISSION_DENIED',
+      );
+    }
+    const forwarder = listeners.map((l) => toListenerNode(l, { editorPids: guard })).find((l) => l.holder === 'forwarder');
+    if (forwarder) {
+      throw new DevPortsError(
+        `Port ${port} is held by VS Code (port forwarding, PID ${forwarder.pids.join(', ')}); Dev Ports does not stop it: stop forwarding the port in VS Code's Ports view.`,
         'PERMISSION_DENIED',
       );
     }
@@ -334,6 +368,8 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     let port: number | undefined;
     if (typeof arg === 'number') port = parsePort(arg);
     else if (isNode(arg) && arg.kind === 'listener') port = arg.port;
+    // A row of the view knows its port, also for a server another window or the CLI runs.
+    else if (isNode(arg) && arg.kind === 'project' && arg.port !== undefined) port = arg.port;
     else {
       const project = await resolveProject(arg, 'Open which dev server in the browser?', (p) => !!servers.get(p.id) || !!allocator.getAllocation(p.id));
       port = servers.get(project.id)?.port ?? allocator.getAllocation(project.id)?.port;
@@ -342,6 +378,40 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     const uri = await vscode.env.asExternalUri(vscode.Uri.parse(`http://localhost:${port}/`));
     logger.info(`opening ${uri.toString(true)}`);
     await vscode.env.openExternal(uri);
+  }
+
+  /**
+   * Starts every project with role 'server' of the workspace (or of one workspace folder), each on its own
+   * port; orchestrators are never started with one port, watchers get none. One failure does not stop the rest.
+   */
+  async function startAll(arg: unknown): Promise<StartAllResult> {
+    await projects.ready;
+    let folder: string | undefined;
+    if (arg instanceof vscode.Uri) folder = normalizeProjectId(arg.fsPath);
+    else if (isNode(arg) && arg.kind === 'project') folder = arg.folder;
+    else if (arg !== undefined && arg !== null) throw new InvalidInputError('Start All takes no argument, or the Uri of a workspace folder.');
+    const inside = (p: Project) => !folder || p.workspaceFolder === folder || p.folder === folder || p.folder.startsWith(folder + path.sep);
+    const chosen = projects.all().filter((p) => roleOf(p) === 'server' && inside(p));
+    if (chosen.length === 0) {
+      if (!isProgrammatic(arg)) void vscode.window.showInformationMessage(folder ? `No dev server to start in ${folder}.` : 'No dev server to start in this workspace.');
+      return { started: [], failed: [] };
+    }
+    logger.info(`start all: ${chosen.map((p) => p.name).join(', ')}`);
+    // Each start is independent; the allocator serialises the claims, so each gets its own port.
+    const outcomes = await Promise.allSettled(chosen.map((p) => servers.start(p, { onConflict: 'notify' })));
+    const result: StartAllResult = { started: [], failed: [] };
+    outcomes.forEach((o, i) => {
+      if (o.status === 'fulfilled') result.started.push({ projectId: o.value.projectId, port: o.value.port, terminalName: o.value.terminalName });
+      else if (!(o.reason instanceof CancelledError)) result.failed.push({ projectId: chosen[i].id, message: errorMessage(o.reason) });
+      else result.failed.push({ projectId: chosen[i].id, message: 'Cancelled.' });
+    });
+    for (const f of result.failed) logger.warn(`start all: ${f.projectId}: ${f.message}`);
+    if (!isProgrammatic(arg)) {
+      const text = `Started ${result.started.length} of ${chosen.length} dev servers${result.started.length ? ` (${result.started.map((s) => `:${s.port}`).join(', ')})` : ''}.`;
+      if (result.failed.length === 0) vscode.window.setStatusBarMessage(`$(check) ${text}`, 4000);
+      else void vscode.window.showWarningMessage(`${text} ${result.failed.length} failed: ${result.failed[0].message}`, SHOW_LOG).then((c) => c && log.show());
+    }
+    return result;
   }
 
   const register = <A, R>(id: string, fn: (arg: A) => Promise<R>) => vscode.commands.registerCommand(id, wrap(id, fn));
@@ -370,5 +440,10 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       await statusBar.update();
     }),
     register('devPorts.showLog', async () => log.show()),
+    register('devPorts.showMetrics', async () => {
+      metricsView.show();
+      return deps.metrics();
+    }),
+    register('devPorts.startAll', startAll),
   ];
 }

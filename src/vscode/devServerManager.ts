@@ -146,19 +146,26 @@ export class DevServerManager implements vscode.Disposable {
     return [...this.servers.values()];
   }
 
-  /** The servers and the projects being started, as the Ports model (view and status bar) reads them. */
-  modelInput(): { servers: ServerInfo[]; starting: Set<string> } {
-    return {
-      servers: this.list().map((s) => ({
+  /** The servers as the Servers view, the status bar and the API read them (INTERFACES.md `ServerInfo`). */
+  infos(): ServerInfo[] {
+    return this.list().map((s) => {
+      const info: ServerInfo = {
         projectId: s.project.id,
         port: s.port,
-        state: s.state,
+        state: s.seenListening || s.state === 'running' ? 'listening' : 'starting',
         startedAt: s.startedAt,
         commandLine: s.commandLine,
-        shellPid: s.shellPid,
-      })),
-      starting: new Set(this.pendingStarts.keys()),
-    };
+        terminalName: s.terminalName,
+      };
+      if (s.state === 'stopping') info.phase = 'stopping';
+      if (s.shellPid !== undefined) info.shellPid = s.shellPid;
+      return info;
+    });
+  }
+
+  /** Projects whose start is under way (before their terminal exists). */
+  startingIds(): string[] {
+    return [...this.pendingStarts.keys()];
   }
 
   /**

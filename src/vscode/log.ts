@@ -16,11 +16,15 @@ export class Log implements vscode.Disposable {
     this.channel = vscode.window.createOutputChannel('Dev Ports', { log: true });
   }
 
-  /** For the core, whose messages already start with their area (`[allocator] ...`). */
+  /**
+   * For the core, whose messages already start with their area (`[allocator] ...`). The ledger is the allocator's
+   * storage: each of its "Reserved port …"/"Released port …" lines restates the allocator's line for the same
+   * event, so in the window they go to the debug level (one line per event); its warnings stay warnings.
+   */
   get core(): Logger {
     const channel = this.channel;
     return {
-      info: (message) => channel.info(message),
+      info: (message) => (message.startsWith('[ledger] ') ? channel.debug(message) : channel.info(message)),
       warn: (message) => channel.warn(message),
       error: (message) => channel.error(message),
       debug: (message) => channel.debug(message),

@@ -1,7 +1,10 @@
 import * as vscode from 'vscode';
 import { errorMessage } from './log';
-import { buildPortsModel, type ProjectNode } from './portsModel';
-import type { PortsViewDeps } from './portsTreeProvider';
+import { buildPortsModel, stateWord, type ProjectNode } from './portsModel';
+import { baseModelInput, type PortsViewDeps } from './portsTreeProvider';
+
+/** Rows that need the user: the item gets the warning background while one exists. */
+const TROUBLE: ReadonlySet<ProjectNode['state']> = new Set(['stale', 'conflict', 'unhealthy', 'waiting']);
 
 /** A stale port shows up here without any event (a server killed from outside): look again now and then. */
 const RECHECK_MS = 15_000;
@@ -15,9 +18,9 @@ export interface StatusBarState {
 }
 
 /**
- * One status-bar item: `$(plug) 2 ports` (active allocations), with the warning background when a port is stale
- * or in conflict; its tooltip lists `project :port state`; a click opens the Ports view. Hidden when the
- * workspace has no project and no allocation.
+ * One status-bar item: `$(plug) 2 ports` (active allocations), with the warning background when a server is
+ * unhealthy, waits for an answer, or a port is stale or in conflict; its tooltip lists `project :port state`;
+ * a click opens the Servers view. Hidden when the workspace has no project and no allocation.
  *
  * @example
  * context.subscriptions.push(new StatusBar(deps));
@@ -47,7 +50,7 @@ export class StatusBar implements vscode.Disposable {
     // Stale and conflict states change with the OS, which sends no event: look again now and then, but only
     // while there is something to look at (no OS query at all in a window without allocations).
     this.timer = setInterval(() => {
-      if (deps.allocator.getAllocations().length > 0 || deps.servers.list().length > 0) later();
+      if (deps.allocator.getAllocations().length > 0 || deps.servers.infos().length > 0) later();
     }, RECHECK_MS);
     this.timer.unref?.();
   }
@@ -67,27 +70,18 @@ export class StatusBar implements vscode.Disposable {
   }
 
   private async doUpdate(): Promise<void> {
-    const { allocator, os, config, projects, servers, logger } = this.deps;
+    const { allocator, os, projects, logger } = this.deps;
     try {
-      const settings = config.get();
       const allocations = allocator.getAllocations();
-      const nodes = buildPortsModel({
-        projects: projects.all(),
-        allocations,
-        ...servers.modelInput(),
-        listening: await os.listeningPorts(),
-        range: settings.portRange,
-        now: Date.now(),
-        staleAfterMs: settings.staleAfterMinutes * 60_000,
-        isAlive: (pid) => os.isProcessAlive(pid),
-      }).filter((n): n is ProjectNode => n.kind === 'project');
+      const input = baseModelInput(this.deps, await os.listeningPorts());
+      const nodes = buildPortsModel({ ...input, allocations }).filter((n): n is ProjectNode => n.kind === 'project');
 
       const count = allocations.length;
       const visible = count > 0 || projects.all().length > 0;
-      const troubled = nodes.filter((n) => n.state === 'stale' || n.state === 'conflict');
-      const listed = nodes.filter((n) => n.port !== undefined && (n.state !== 'stopped' || n.allocatedAt !== undefined));
+      const troubled = nodes.filter((n) => TROUBLE.has(n.state));
+      const listed = nodes.filter((n) => n.port !== undefined && n.state !== 'stopped');
       const text = `$(plug) ${count} ${count === 1 ? 'port' : 'ports'}`;
-      const lines = listed.map((n) => `${n.name} :${n.port} ${n.state}${n.note ? ` (${n.note})` : ''}`);
+      const lines = listed.map((n) => `${n.name} :${n.port} ${stateWord(n)}${n.note && n.note !== stateWord(n) ? ` (${n.note})` : ''}`);
       const tooltip = lines.length ? `Dev Ports\n${lines.join('\n')}` : 'Dev Ports: no port allocated';
       this.item.text = text;
       this.item.tooltip = tooltip;

@@ -11,10 +11,14 @@ const h = require('./helpers');
 describe('activation', function () {
   it('activates without spawning anything and returns the contract API', async () => {
     const api = await h.getApi();
-    for (const name of ['getAllocations', 'allocate', 'releasePortForProject', 'cleanupStalePortAllocations', 'releaseAllPortAllocations']) {
+    for (const name of ['getAllocations', 'allocate', 'releasePortForProject', 'cleanupStalePortAllocations', 'releaseAllPortAllocations', 'getServers', 'getMetrics']) {
       assert.equal(typeof api[name], 'function', name);
     }
     assert.equal(typeof api.onDidChangeAllocations, 'function');
+    assert.equal(typeof api.onDidChangeServers, 'function');
+    assert.deepEqual(api.getServers(), []);
+    const metrics = api.getMetrics();
+    assert.deepEqual(Object.keys(metrics).filter((k) => k !== 'medianTimeToFreeMs').sort(), ['allocations', 'conflicts', 'drifts', 'kills', 'releases', 'sweeps']);
 
     // Loading the bundle again (module top level only: activate() is not called twice) gives its load cost.
     const main = require.resolve(path.join(vscode.extensions.getExtension('dev-ports.dev-ports').extensionPath, 'dist', 'extension.js'));

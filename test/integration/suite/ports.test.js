@@ -127,7 +127,7 @@ describe('ports: free, sweep, reconcile, view and status bar', function () {
     const bar = await api._test.statusBar();
     assert.equal(bar.text, '$(plug) 2 ports');
     assert.equal(bar.warning, false);
-    assert.match(bar.tooltip, new RegExp(`web :${web.port} running`));
+    assert.match(bar.tooltip, new RegExp(`web :${web.port} (listening|ready)`));
 
     await h.run('devPorts.stopDevServer', h.projectId('web'));
     const after = await api._test.statusBar();
