@@ -14,7 +14,8 @@ import { ancestors, snapshotProcessTable } from './os/index';
 import { registerCommands } from './vscode/commands';
 import { Config } from './vscode/config';
 import { Conflicts } from './vscode/conflicts';
-import { DevServerManager } from './vscode/devServerManager';
+import { DevServerManager, type DevServerInfo } from './vscode/servers/devServerManager';
+import { registerStartWithDebugger } from './vscode/servers/debugTerminal';
 import { errorMessage, Log } from './vscode/log';
 import { mementoStore } from './vscode/mementoStore';
 import type { PortsNode } from './vscode/portsModel';
@@ -26,6 +27,8 @@ import { StatusBar, type StatusBarState } from './vscode/statusBar';
 /** The API other extensions (and the integration tests) get from `activate()`. */
 export interface DevPortsApi {
   readonly onDidChangeAllocations: vscode.Event<void>;
+  readonly onDidChangeServers: vscode.Event<void>;
+  getServers(): DevServerInfo[];
   getAllocations(): Allocation[];
   allocate(projectId: string, options?: { preferredPort?: number; forceKillIfOccupied?: boolean }): Promise<Allocation>;
   releasePortForProject(projectId: string): Promise<boolean>;
@@ -41,7 +44,7 @@ export interface DevPortsApi {
     /** Refreshes the status bar now and returns what it shows. */
     statusBar(): Promise<StatusBarState>;
     lastConflictMessage(): string | undefined;
-    servers(): { projectId: string; port: number; state: string; shellPid?: number; terminalName: string }[];
+    servers(): { projectId: string; port: number; state: string; phase?: string; pid?: number; shellPid?: number; terminalName: string; exitCode?: number; extraPorts?: number[]; note?: string }[];
     /** Resolves once no start, stop or terminal clean-up is under way. */
     idle(): Promise<void>;
     /** Resolves when the first project discovery has finished. */
@@ -120,6 +123,7 @@ export function activate(context: vscode.ExtensionContext): DevPortsApi {
   context.subscriptions.push(projects, servers, tree, view, statusBar, sweeper);
   context.subscriptions.push(
     ...registerCommands({ ...deps, conflicts, tree, statusBar, log, logger: log.for('commands'), protectedPids: editorPids }),
+    registerStartWithDebugger({ projects: () => projects.all() }),
   );
 
   // Off the activation path: an OS snapshot for the reconcile, a file walk for discovery.
@@ -144,12 +148,14 @@ export function activate(context: vscode.ExtensionContext): DevPortsApi {
 
   return {
     onDidChangeAllocations: allocationsChanged.event,
+    onDidChangeServers: servers.onDidChange,
+    getServers: () => servers.getServers(),
     getAllocations: () => allocator.getAllocations(),
     allocate: (projectId, options) => allocator.allocate(apiProjectId(projectId), options ?? {}),
     releasePortForProject: (projectId) => allocator.releasePortForProject(apiProjectId(projectId)),
     cleanupStalePortAllocations: (options) =>
       allocator.cleanupStalePortAllocations({ olderThanMs: options?.olderThanMs ?? config.get().staleAfterMinutes * 60_000 }),
-    releaseAllPortAllocations: () => allocator.releaseAllPortAllocations(),
+    releaseAllPortAllocations: () => allocator.releaseAllPortAllocations({ projectIds: projects.all().map((p) => p.id) }),
     _test: {
       tree: (element) => tree.getChildren(element),
       statusBar: async () => {
@@ -157,8 +163,7 @@ export function activate(context: vscode.ExtensionContext): DevPortsApi {
         return { ...statusBar.state };
       },
       lastConflictMessage: () => conflicts.lastMessage,
-      servers: () =>
-        servers.list().map((s) => ({ projectId: s.project.id, port: s.port, state: s.state, shellPid: s.shellPid, terminalName: s.terminalName })),
+      servers: () => servers.infos().filter((s) => s.phase !== 'waiting'),
       idle: () => servers.idle(),
       projectsReady: () => projects.ready,
       reconcile: () => allocator.reconcile(),

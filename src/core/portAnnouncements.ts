@@ -83,3 +83,55 @@ export function announcedPorts(text: string): number[] {
   hits.sort((a, b) => a.index - b.index);
   return [...new Set(hits.map((h) => h.port))];
 }
+
+// MINIMAL portTrouble (replaced at merge)
+/** A dev server's output saying its port is taken, or asking whether to use another one. */
+export interface PortTrouble {
+  kind: 'inUse' | 'prompt';
+  port?: number;
+  line: string;
+}
+
+const IN_USE: readonly RegExp[] = [
+  // Node: `Error: listen EADDRINUSE: address already in use :::3000` / `127.0.0.1:3000`.
+  /\bEADDRINUSE\b.*?(?::(\d{2,5}))?\s*$/i,
+  // Vite/VitePress strict: `Error: Port 5173 is already in use`; Angular `Port 4200 is already in use.`
+  /\bport (\d{2,5}) is already in use\b/i,
+  // Rsbuild strict: `Port 3000 is occupied, please choose another one.`
+  /\bport (\d{2,5}) is occupied\b/i,
+  // Parcel: `Error: Port "1234" could not be used`
+  /\bport "?(\d{2,5})"? could not be used\b/i,
+  /\baddress already in use\b.*?(?::(\d{2,5}))?\s*$/i,
+];
+
+const PROMPTS: readonly RegExp[] = [
+  // CRA, Docusaurus, Gatsby: `Something is already running on port 3000.` … `run the app on another port instead? (Y/n)`
+  /\bsomething is already running on port (\d{2,5})\b/i,
+  // Angular: `Would you like to use a different port? (Y/n)`; Storybook: `Would you like to run Storybook on port 6007 instead?`
+  /\bwould you like to (?:use a different port|run .{0,40}? on (?:another )?port(?: \d{2,5})? instead)\b/i,
+];
+
+/**
+ * The first sign in `text` that the server's port is taken: an "already in use" error, or a framework's prompt for
+ * another port. Escape sequences are removed first.
+ *
+ * @example
+ * portTrouble('Error: listen EADDRINUSE: address already in use :::3000'); // { kind: 'inUse', port: 3000, line: '…' }
+ */
+export function portTrouble(text: string): PortTrouble | undefined {
+  for (const raw of stripAnsi(text).split(/\r?\n|\r/)) {
+    const line = raw.trim();
+    if (!line) continue;
+    for (const [kind, patterns] of [['prompt', PROMPTS], ['inUse', IN_USE]] as const) {
+      for (const re of patterns) {
+        const m = re.exec(line);
+        if (!m) continue;
+        const trouble: PortTrouble = { kind, line };
+        const port = m[1] !== undefined ? Number(m[1]) : undefined;
+        if (port !== undefined && port >= 1 && port <= 65535) trouble.port = port;
+        return trouble;
+      }
+    }
+  }
+  return undefined;
+}

@@ -47,19 +47,25 @@ export interface GroupNode {
 
 export type PortsNode = ProjectNode | ListenerNode | GroupNode;
 
-export interface ServerInfo {
+// The servers' shapes are branch ext's (src/vscode/servers/devServer.ts, INTERFACES.md "Servers").
+import type { ServerInfo } from './servers/devServer';
+export type { ServerInfo } from './servers/devServer';
+
+/** A reservation of one of the workspace's projects in the machine-wide ledger, with who made it. */
+export interface ReservationInput {
   projectId: string;
   port: number;
-  state: 'starting' | 'running' | 'stopping';
-  startedAt: number;
-  commandLine: string;
-  shellPid?: number;
+  allocatedAt: number;
+  owner?: { pid: number; kind: 'vscode' | 'cli' | 'library' };
+  ownerIsThisWindow: boolean;
 }
 
 export interface ModelInput {
   projects: readonly Project[];
   allocations: readonly Allocation[];
   servers: readonly ServerInfo[];
+  /** Reservations of the workspace's projects in the machine-wide ledger (another window's, the CLI's, ours). */
+  reservations?: readonly ReservationInput[];
   /** Projects whose start is under way (before a terminal exists). */
   starting: ReadonlySet<string>;
   /** Every listening port (cheap snapshot). */
@@ -103,7 +109,9 @@ function holderText(listeners: readonly ListenerNode[]): string | undefined {
  */
 export function buildPortsModel(input: ModelInput): PortsNode[] {
   const allocations = new Map(input.allocations.map((a) => [a.projectId, a]));
-  const servers = new Map(input.servers.map((s) => [s.projectId, s]));
+  // An exited server keeps its terminal for its output; for the row it is as good as stopped.
+  const servers = new Map(input.servers.filter((s) => s.state !== 'exited').map((s) => [s.projectId, s]));
+  const elsewhere = new Map((input.reservations ?? []).filter((r) => !r.ownerIsThisWindow && !allocations.has(r.projectId)).map((r) => [r.projectId, r]));
   const listeners = (input.listeners ?? []).map(toListenerNode);
   const claimed = new Set<ListenerNode>();
 
@@ -115,10 +123,11 @@ export function buildPortsModel(input: ModelInput): PortsNode[] {
   for (const [projectId, { name, folder, project }] of known) {
     const allocation = allocations.get(projectId);
     const server = servers.get(projectId);
-    const port = server?.port ?? allocation?.port ?? project?.port;
+    const reservation = server ? undefined : elsewhere.get(projectId);
+    const port = server?.port ?? allocation?.port ?? reservation?.port ?? project?.port;
     const own = listeners.filter(
       (l) =>
-        (port !== undefined && l.port === port && (server || allocation)) ||
+        (port !== undefined && l.port === port && (server || allocation || reservation)) ||
         l.pids.some((pid) => input.ownedPids?.get(pid) === projectId),
     );
     const node: ProjectNode = { kind: 'project', projectId, name, folder, state: 'stopped', managed: !!server, listeners: [] };
@@ -129,13 +138,25 @@ export function buildPortsModel(input: ModelInput): PortsNode[] {
     else if (project?.script) node.command = `${project.packageManager} run ${project.script}`;
 
     if (server) {
-      node.state = server.state === 'running' ? 'running' : 'starting';
-      if (server.state === 'stopping') node.note = 'stopping…';
+      node.state = server.state === 'starting' ? 'starting' : 'running';
+      if (server.note) node.note = server.note;
+      if (server.phase === 'stopping') node.note = 'stopping…';
+      if (server.phase === 'waiting') node.note = 'waiting for your answer';
       node.since = server.startedAt;
-      node.pid = own.find((l) => l.port === server.port)?.pids[0] ?? server.shellPid;
+      node.pid = server.pid ?? own.find((l) => l.port === server.port)?.pids[0] ?? server.shellPid;
       node.listeners = own;
     } else if (input.starting.has(projectId)) {
       node.state = 'starting';
+    } else if (reservation) {
+      // Another window's or the CLI's reservation: its server is theirs, never "another listener".
+      const who = reservation.owner?.kind === 'vscode' ? `another window (PID ${reservation.owner.pid})` : reservation.owner?.kind === 'library' ? `a script (PID ${reservation.owner.pid})` : 'the CLI';
+      const onPort = own.filter((l) => l.port === reservation.port);
+      node.allocatedAt = reservation.allocatedAt;
+      node.since = reservation.allocatedAt;
+      node.state = input.listening.has(reservation.port) ? 'running' : 'stopped';
+      node.pid = onPort[0]?.pids[0];
+      node.listeners = onPort;
+      node.note = `${input.listening.has(reservation.port) ? 'runs' : 'reserved'} in ${who}`.replace('in the CLI', 'by the CLI');
     } else if (allocation) {
       node.since = allocation.allocatedAt;
       const onPort = own.filter((l) => l.port === allocation.port);

@@ -4,7 +4,7 @@ import type { Logger } from '../core/types';
 import { descendants, snapshotProcessTable } from '../os/index';
 import type { PortOs } from '../os/types';
 import type { Config } from './config';
-import type { DevServerManager } from './devServerManager';
+import type { DevServerManager } from './servers/devServerManager';
 import { errorMessage } from './log';
 import { buildPortsModel, formatAge, type ListenerNode, type PortsNode, type ProjectNode } from './portsModel';
 import type { ProjectsService } from './projectsService';
@@ -115,7 +115,7 @@ export class PortsTreeProvider implements vscode.TreeDataProvider<PortsNode>, vs
       return buildPortsModel({
         projects: projects.all(),
         allocations: allocator.getAllocations(),
-        ...servers.modelInput(),
+        ...servers.modelInput(projects.all().map((p) => p.id)),
         listening: new Set(listeners.map((l) => l.port)),
         listeners,
         ownedPids,

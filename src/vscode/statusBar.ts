@@ -74,7 +74,7 @@ export class StatusBar implements vscode.Disposable {
       const nodes = buildPortsModel({
         projects: projects.all(),
         allocations,
-        ...servers.modelInput(),
+        ...servers.modelInput(projects.all().map((p) => p.id)),
         listening: await os.listeningPorts(),
         range: settings.portRange,
         now: Date.now(),

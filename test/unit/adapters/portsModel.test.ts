@@ -25,7 +25,7 @@ function listener(port: number, pid: number | undefined, extra: Partial<Listener
 }
 
 function server(projectId: string, port: number, state: ServerInfo['state'], extra: Partial<ServerInfo> = {}): ServerInfo {
-  return { projectId, port, state, startedAt: NOW - MINUTE, commandLine: 'npm run dev -- --port ' + port, ...extra };
+  return { projectId, port, state, startedAt: NOW - MINUTE, commandLine: 'npm run dev -- --port ' + port, terminalName: `web :${port}`, ...extra };
 }
 
 /** The model of a window; liveness is asked of the real OS (this process is alive, `dead` has exited). */
@@ -83,7 +83,7 @@ describe('buildPortsModel', () => {
   });
 
   it('shows a stopping server as starting with a stopping note', () => {
-    const node = only(model({ projects: [project('web')], servers: [server('/ws/web', 3001, 'stopping')] }));
+    const node = only(model({ projects: [project('web')], servers: [server('/ws/web', 3001, 'starting', { phase: 'stopping' })] }));
     assert.strictEqual(node.state, 'starting');
     assert.strictEqual(node.note, 'stopping…');
   });
@@ -91,7 +91,7 @@ describe('buildPortsModel', () => {
   it('shows a running managed server with the PID that listens, and claims its listener', () => {
     const nodes = model({
       projects: [project('web')],
-      servers: [server('/ws/web', 3001, 'running', { shellPid: 4242 })],
+      servers: [server('/ws/web', 3001, 'listening', { shellPid: 4242 })],
       listeners: [listener(3001, 4300)],
     });
     const node = only(nodes);
@@ -105,7 +105,7 @@ describe('buildPortsModel', () => {
     const node = only(
       model({
         projects: [project('web')],
-        servers: [server('/ws/web', 3001, 'running')],
+        servers: [server('/ws/web', 3001, 'listening')],
         listeners: [listener(3001, 4300), listener(24678, 4300)],
         ownedPids: new Map([[4300, '/ws/web']]),
       }),
@@ -189,7 +189,7 @@ describe('buildPortsModel', () => {
   it('groups unclaimed listeners in the range under Other listeners, by port, and leaves out those outside it', () => {
     const nodes = model({
       projects: [project('web')],
-      servers: [server('/ws/web', 3001, 'running')],
+      servers: [server('/ws/web', 3001, 'listening')],
       listeners: [listener(3900, 1), listener(3001, 2), listener(3100, 3), listener(8080, 4)],
     });
     assert.strictEqual(nodes.length, 2);
