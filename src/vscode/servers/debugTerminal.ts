@@ -13,8 +13,15 @@ const JS_DEBUG_COMMAND = 'extension.js-debug.createDebuggerTerminal';
 /** js-debug opens its terminal after resolving a Node binary: a few hundred ms, seconds on a loaded machine. */
 const TERMINAL_OPEN_TIMEOUT_MS = 20_000;
 
-/** True when VS Code's JavaScript debugger can open a debug terminal here. */
+/** The built-in JavaScript debugger (its nightly build has another id). */
+const JS_DEBUG_IDS = ['ms-vscode.js-debug', 'ms-vscode.js-debug-nightly'];
+
+/**
+ * True when VS Code's JavaScript debugger can open a debug terminal here. Its command is registered only once it
+ * is active, so the extension itself is looked for first.
+ */
 export async function hasJsDebug(): Promise<boolean> {
+  if (JS_DEBUG_IDS.some((id) => vscode.extensions.getExtension(id))) return true;
   return (await vscode.commands.getCommands(true)).includes(JS_DEBUG_COMMAND);
 }
 

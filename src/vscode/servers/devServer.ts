@@ -76,6 +76,8 @@ export interface DevServer {
   daemonPids?: number[];
   /** Ports it announced in its output, in order (a hint for which of its tree's ports it serves on). */
   announced: number[];
+  /** An HTTP probe is under way. */
+  probing?: boolean;
   /** Its job's end was handled (it is seen by the end event, the output stream and the process tree). */
   jobEndHandled?: boolean;
   /** A conflict was raised from its output: its exit is not reported a second time. */

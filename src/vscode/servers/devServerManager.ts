@@ -242,9 +242,7 @@ export class DevServerManager implements vscode.Disposable {
   private async releaseFor(server: DevServer): Promise<boolean> {
     const current = this.servers.get(server.project.id);
     if (current && current !== server) return false;
-    const released = await this.deps.allocator.releasePortForProject(server.project.id);
-    if (released) this.deps.metrics?.count('release');
-    return released;
+    return this.deps.allocator.releasePortForProject(server.project.id);
   }
 
   private async doStart(project: Project, options: StartOptions): Promise<StartResult> {
@@ -256,7 +254,6 @@ export class DevServerManager implements vscode.Disposable {
       previous.terminal.dispose();
     }
     const allocation = await this.conflictFlow.allocate(project, options);
-    this.deps.metrics?.count('allocation');
     const port = allocation.port;
     let command: ReturnType<typeof devServerCommand>;
     try {
@@ -355,7 +352,6 @@ export class DevServerManager implements vscode.Disposable {
       const killedPids = allocation ? await stopLeftovers(os, project, allocation.port, { gracePeriodMs: grace, protectedPids, log: (m) => logger.info(m) }) : [];
       if (killedPids.length) this.deps.metrics?.count('kill', killedPids.length);
       const released = await allocator.releasePortForProject(project.id);
-      if (released) this.deps.metrics?.count('release');
       if (allocation) this.deps.metrics?.timeToFree(Date.now() - started);
       this.fire();
       return { projectId: project.id, port: allocation?.port ?? server?.port, released, killedPids };
@@ -364,7 +360,7 @@ export class DevServerManager implements vscode.Disposable {
     this.fire();
     const killed = await this.killServer(server, grace, protectedPids);
     server.terminal.dispose();
-    const free = await os.waitForPortAvailable(server.port, { timeoutMs: grace + 2000 });
+    const free = await this.waitForOwnPortFree(server.port, killed, grace);
     if (free) this.deps.metrics?.timeToFree(Date.now() - started);
     else logger.warn(`${project.name}: port ${server.port} is still in use after stopping its dev server (by a process that did not start from it); releasing the allocation`);
     if (this.servers.get(project.id) === server) this.servers.delete(project.id);
@@ -372,6 +368,18 @@ export class DevServerManager implements vscode.Disposable {
     logger.info(`stopped ${project.name} (:${server.port}) in ${Date.now() - started} ms; stopped PID(s) ${killed.join(', ') || 'none'}; port ${free ? 'free' : 'still in use'}`);
     this.fire();
     return { projectId: project.id, port: server.port, released, killedPids: killed };
+  }
+
+  /**
+   * Waits until the port is free after the server's processes were stopped; at once false when what holds it now is
+   * not one of them (an intruder took the port the server had moved away from): there is nothing of ours to wait for.
+   */
+  private async waitForOwnPortFree(port: number, killed: readonly number[], gracePeriodMs: number): Promise<boolean> {
+    const { os } = this.deps;
+    if (await os.isPortAvailable(port)) return true;
+    const holders = await os.findProcessesOnPort(port);
+    if (holders.length > 0 && !holders.some((pid) => killed.includes(pid))) return false;
+    return os.waitForPortAvailable(port, { timeoutMs: gracePeriodMs + 2000 });
   }
 
   /** Stops the server's job tree, what it daemonised, and what the project started that still holds its port. */
@@ -425,7 +433,7 @@ export class DevServerManager implements vscode.Disposable {
         const grace = config.get().killGracePeriodMs;
         // The shell is SIGHUPed ~260 ms after the close and its jobs then leave its tree: walk it now.
         killed = await this.killServer(server, grace, await this.deps.protectedPids());
-        const free = await os.waitForPortAvailable(server.port, { timeoutMs: grace + 2000 });
+        const free = await this.waitForOwnPortFree(server.port, killed, grace);
         if (free) this.deps.metrics?.timeToFree(Date.now() - started);
         else logger.warn(`${server.project.name}: port ${server.port} is still in use after its terminal was closed`);
         if (this.servers.get(server.project.id) === server) this.servers.delete(server.project.id);
@@ -461,7 +469,7 @@ export class DevServerManager implements vscode.Disposable {
       // The process tree saw the end first; the code arrives now.
       if (e.execution === server.job.execution && e.exitCode !== undefined && server.exitCode === undefined) {
         server.exitCode = e.exitCode;
-        server.note = `exited with code ${e.exitCode}`;
+        server.note = exitNote(server);
         this.fire();
       }
       return;
@@ -499,7 +507,10 @@ export class DevServerManager implements vscode.Disposable {
     const port = trouble.port ?? server.port;
     const t0 = Date.now();
     try {
-      const [listeners, table] = await Promise.all([os.listListeners(port), snapshotProcessTable()]);
+      // The poll's last scan usually knows the holder already (the port's take-over changed the listening set):
+      // naming it from there keeps the message within the second; otherwise the port is asked about now.
+      const cached = this.lastScan?.listeners.filter((l) => l.port === port) ?? [];
+      const [listeners, table] = await Promise.all([cached.length ? cached : os.listListeners(port), snapshotProcessTable()]);
       const tree = this.treeOf(server, table);
       if (listeners.some((l) => l.pids.some((pid) => tree.has(pid)))) return;
       if (this.servers.get(server.project.id) !== server || server.phase) return;
@@ -575,8 +586,7 @@ export class DevServerManager implements vscode.Disposable {
     server.listenerPid = undefined;
     server.extraPorts = [];
     if (exitCode !== undefined) server.exitCode = exitCode;
-    server.note =
-      !server.seenListening && (exitCode === 0 || exitCode === undefined) ? `exited${codeText(exitCode)} without listening` : `exited${codeText(exitCode)}`;
+    server.note = exitNote(server);
   }
 
   /** Tells the user about an exit nobody asked for; Ctrl+C and a TERM from outside are not failures. */
@@ -647,7 +657,6 @@ export class DevServerManager implements vscode.Disposable {
     let changed = false;
     try {
       const [table, listeners] = await Promise.all([snapshotProcessTable(), this.scanListeners()]);
-      const probes: Promise<void>[] = [];
       for (const server of live) {
         if (server.job.observe(table)) {
           void this.handleJobEnd(server);
@@ -686,7 +695,7 @@ export class DevServerManager implements vscode.Disposable {
             changed = true;
             this.deps.logger.info(`${server.project.name} is listening on :${server.port}${first ? ` (${Date.now() - server.startedAt} ms after start)` : ' again'}`);
           }
-          if (server.state === 'listening') probes.push(this.probe(server, main.address));
+          if (server.state === 'listening') void this.probe(server, main.address);
         } else if (server.seenListening && (server.state === 'listening' || server.state === 'ready')) {
           server.state = 'unhealthy';
           server.listenerPid = undefined;
@@ -700,7 +709,6 @@ export class DevServerManager implements vscode.Disposable {
           this.deps.logger.warn(`${server.project.name}: running, but ${server.note} (:${server.port})`);
         }
       }
-      await Promise.all(probes);
     } catch (error) {
       this.deps.logger.error(`polling dev servers failed: ${errorMessage(error)}`);
     }
@@ -709,8 +717,12 @@ export class DevServerManager implements vscode.Disposable {
     if (remaining.length > 0) this.schedulePoll(remaining.some((s) => s.state === 'starting' || s.state === 'listening') ? POLL_STARTING_MS : POLL_RUNNING_MS);
   }
 
+  /** One HTTP probe at a time per server, off the poll (a warming-up server holds the request). */
   private async probe(server: DevServer, address: string): Promise<void> {
-    if (!(await answersHttp(server.port, address))) return;
+    if (server.probing) return;
+    server.probing = true;
+    const answered = await answersHttp(server.port, address).finally(() => (server.probing = false));
+    if (!answered) return;
     if (server.state !== 'listening' || this.servers.get(server.project.id) !== server) return;
     server.state = 'ready';
     this.deps.logger.info(`${server.project.name} answers HTTP on :${server.port} (${Date.now() - server.startedAt} ms after start)`);
@@ -747,6 +759,12 @@ export class DevServerManager implements vscode.Disposable {
     if (this.pollTimer) clearTimeout(this.pollTimer);
     for (const d of this.disposables) d.dispose();
   }
+}
+
+/** 'exited with code 1', or 'exited with code 0 without listening' for a server that never listened. */
+function exitNote(server: DevServer): string {
+  const code = server.exitCode;
+  return `exited${codeText(code)}${!server.seenListening && (code === 0 || code === undefined) ? ' without listening' : ''}`;
 }
 
 function codeText(code: number | undefined): string {

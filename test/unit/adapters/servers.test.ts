@@ -28,7 +28,13 @@ describe('servers: the port a server serves on (drift)', () => {
 
   it('follows a silent move to a port in the range before HMR and inspector ports', () => {
     assert.strictEqual(servedPort({ current: 3000, ownPorts: [9229, 24678, 3003], announced: [], range: { start: 3000, end: 3999 } }), 3003);
-    assert.strictEqual(servedPort({ current: 43100, ownPorts: [24678, 3000], announced: [], range: { start: 43100, end: 43199 } }), 3000);
+    assert.strictEqual(servedPort({ current: 43100, ownPorts: [24678, 43103], announced: [] }), 43103);
+  });
+
+  it("never takes a debugger's or an HMR port it did not announce for the one it serves on", () => {
+    assert.strictEqual(servedPort({ current: 43102, ownPorts: [53531], announced: [], range: { start: 43100, end: 43199 } }), undefined);
+    assert.strictEqual(servedPort({ current: 43100, ownPorts: [24678, 3000], announced: [], range: { start: 43100, end: 43199 } }), undefined);
+    assert.strictEqual(servedPort({ current: 43100, ownPorts: [24678, 3000], announced: [3000] }), 3000);
   });
 
   it('says nothing when its tree listens on nothing', () => {
