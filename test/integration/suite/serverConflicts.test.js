@@ -176,6 +176,6 @@ describe('Start with Debugger', function () {
     await h.waitFor(() => vscode.debug.activeDebugSession, 'a debug session attached to the dev server', 20000);
     const stopped = await h.run('devPorts.stopDevServer', h.projectId('api'));
     assert.equal(stopped.released, true);
-    assert.equal(await h.core.isPortAvailable(started.port), true);
+    assert.equal(await h.core.isPortAvailable(started.port), true, `still held by ${await h.listenerPids(started.port)} after Stop`);
   });
 });

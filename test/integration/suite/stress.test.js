@@ -37,7 +37,9 @@ describe('stress: start and close the terminal, under CPU load', function () {
         seen = [];
         const t0 = Date.now();
         const started = await h.run('devPorts.startDevServer', id);
-        await h.waitFor(() => h.listening(started.port), `cycle ${cycle}: web listening`, 30000);
+        await h.waitFor(() => h.listening(started.port), `cycle ${cycle}: web listening`, 30000).catch((e) => {
+          throw new Error(`${e.message}; the record: ${JSON.stringify(api._test.servers())}; terminals: ${vscode.window.terminals.map((t) => t.name).join(', ')}`);
+        });
         const running = await h.waitFor(() => {
           const s = api.getServers().find((x) => x.projectId === id);
           return s && (s.state === 'listening' || s.state === 'ready') && s;
