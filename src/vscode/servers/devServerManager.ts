@@ -44,7 +44,11 @@ import { programOf, TerminalJob } from './terminalJob';
 export { CancelledError, OtherWindowError, UntrustedWorkspaceError } from './errors';
 export type { DevServer, DevServerInfo, MetricsSink, ServerInfo, ServerState, StartOptions, StartResult, StopResult } from './devServer';
 
-const SHELL_INTEGRATION_TIMEOUT_MS = 3000;
+/**
+ * How long a start waits for shell integration before typing the command instead. VS Code's samples use 3 s; a
+ * loaded machine was seen taking longer, and a typed command loses the execution's exit code until it is adopted.
+ */
+const SHELL_INTEGRATION_TIMEOUT_MS = 10_000;
 /** Poll cadence: fast while a server starts (health transitions, drift), slower once it serves. */
 const POLL_STARTING_MS = 250;
 const POLL_RUNNING_MS = 1000;
@@ -455,11 +459,13 @@ export class DevServerManager implements vscode.Disposable {
 
   private onExecutionStarted(e: vscode.TerminalShellExecutionStartEvent): void {
     const server = this.serverOfTerminal(e.terminal);
-    if (!server || server.job.started || !server.job.isOurs(e.execution)) return;
-    const adopted = e.execution !== server.job.execution;
+    if (!server) return;
+    const before = server.job.execution;
+    if (!server.job.isOurs(e.execution)) return;
     server.job.started = true;
-    // VS Code handed out another object for our command line: its output is read from that one.
-    if (adopted || server.debug) this.readOutput(server, e.execution);
+    // VS Code handed out another object for our command line (or shell integration came after the command was
+    // typed, or js-debug typed it): its output is read from that one.
+    if (e.execution !== before) this.readOutput(server, e.execution);
   }
 
   private onExecutionEnded(e: vscode.TerminalShellExecutionEndEvent): void {
@@ -509,8 +515,11 @@ export class DevServerManager implements vscode.Disposable {
     try {
       // The poll's last scan usually knows the holder already (the port's take-over changed the listening set):
       // naming it from there keeps the message within the second; otherwise the port is asked about now.
-      const cached = this.lastScan?.listeners.filter((l) => l.port === port) ?? [];
-      const [listeners, table] = await Promise.all([cached.length ? cached : os.listListeners(port), snapshotProcessTable()]);
+      // A holder seen there that has died since (the previous holder of a reused port) is never named.
+      const recent = this.lastScan && Date.now() - this.lastScan.at < FULL_SCAN_MS ? this.lastScan.listeners : [];
+      const cached = recent.filter((l) => l.port === port);
+      const usable = cached.length > 0 && cached.every((l) => l.pids.length > 0 && l.pids.every((pid) => os.isProcessAlive(pid)));
+      const [listeners, table] = await Promise.all([usable ? cached : os.listListeners(port), snapshotProcessTable()]);
       const tree = this.treeOf(server, table);
       if (listeners.some((l) => l.pids.some((pid) => tree.has(pid)))) return;
       if (this.servers.get(server.project.id) !== server || server.phase) return;

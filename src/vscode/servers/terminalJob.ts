@@ -43,6 +43,8 @@ export class TerminalJob {
   started = false;
   ended = false;
   exitCode: number | undefined;
+  /** An execution VS Code reported for our command line was taken as ours (see isOurs). */
+  private adopted = false;
   /** Process group of the job (POSIX), once seen. */
   private pgid: number | undefined;
   /** Processes of the job seen running: the shell's children in the job's process group. */
@@ -62,9 +64,11 @@ export class TerminalJob {
    */
   isOurs(execution: vscode.TerminalShellExecution): boolean {
     if (execution === this.execution) return true;
-    if (this.started || this.ended) return false;
+    // Typed (shell integration came late) or handed out anew: adopted once, by exact command line.
+    if (this.adopted || this.ended) return false;
     if (execution.commandLine.value.trim() !== this.sentCommandLine.trim()) return false;
     this.execution = execution;
+    this.adopted = true;
     return true;
   }
 
