@@ -6,14 +6,15 @@
 import * as vscode from 'vscode';
 import { PortAllocator } from './core/allocator';
 import { Ledger } from './core/ledger';
-import { meteredOs, MetricsRecorder } from './core/metrics';
+import { meteredOs, MetricsRecorder, type MetricKind } from './core/metrics';
 import { nodeOs } from './os/index';
 import { registerAgentIntegrations } from './vscode/agentIntegrations';
 import { createApi, type DevPortsApi } from './vscode/api';
 import { registerCommands } from './vscode/commands';
 import { Config } from './vscode/config';
 import { Conflicts } from './vscode/conflicts';
-import { DevServerManager } from './vscode/devServerManager';
+import { DevServerManager } from './vscode/servers/devServerManager';
+import { registerStartWithDebugger } from './vscode/servers/debugTerminal';
 import { EditorProcesses } from './vscode/editorProcesses';
 import { errorMessage, Log } from './vscode/log';
 import { mementoStore } from './vscode/mementoStore';
@@ -52,7 +53,10 @@ export function activate(context: vscode.ExtensionContext): DevPortsApi {
   const conflicts = new Conflicts(log.for('conflicts'), () => log.show(), () => config.get().killGracePeriodMs, editorPids);
   const projects = new ProjectsService(config, log.for('projects'), log.core);
   // The dev-server manager: built here only.
-  const servers = new DevServerManager({ allocator, os, config, conflicts, state: context.workspaceState, logger: log.for('terminals'), protectedPids: editorPids });
+  // The allocator counts allocations, releases, sweeps, moves and refused ports, and the metered OS kills and
+  // time-to-free; the manager adds only what neither sees: a conflict found in a server's output.
+  const managerMetrics = { count: (kind: MetricKind, n?: number) => kind === 'conflict' && metrics.count(kind, n), timeToFree: () => undefined };
+  const servers = new DevServerManager({ allocator, os, config, conflicts, state: context.workspaceState, logger: log.for('terminals'), protectedPids: editorPids, metrics: managerMetrics });
   const deps = { allocator, os, config, projects, servers, reservations: () => reservationsIn(ledger), editorPids };
   const tree = PortsTreeProvider.createView({ ...deps, logger: log.for('view') });
   const statusBar = new StatusBar({ ...deps, logger: log.for('status') });
@@ -61,6 +65,7 @@ export function activate(context: vscode.ExtensionContext): DevPortsApi {
   const metricsNow = () => metrics.snapshot();
   const commandDeps = { ...deps, conflicts, tree, statusBar, log, logger: log.for('commands'), protectedPids: editorPids, metrics: metricsNow, metricsView };
   context.subscriptions.push(projects, servers, tree, statusBar, sweeper, metricsView, ...registerCommands(commandDeps));
+  context.subscriptions.push(registerStartWithDebugger({ projects: () => projects.all() }));
 
   context.subscriptions.push(...registerAgentIntegrations({ ...deps, logger: log.for('agents'), protectedPids: editorPids }));
 

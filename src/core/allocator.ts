@@ -534,22 +534,36 @@ export class PortAllocator {
   }
 
   /**
-   * Releases every allocation of this store (and their ledger entries). Returns how many.
+   * Releases every allocation of this store (and their ledger entries), and the reservations the CLI (or an owner
+   * that is gone) made for `projectIds` (the workspace's projects). Another live window's reservations are left to
+   * it. Returns how many reservations were released.
    *
    * @example
-   * const count = await allocator.releaseAllPortAllocations();
+   * const count = await allocator.releaseAllPortAllocations({ projectIds: ['/src/web', '/src/api'] });
    */
-  async releaseAllPortAllocations(): Promise<number> {
+  async releaseAllPortAllocations(options: { projectIds?: Iterable<string> } = {}): Promise<number> {
+    const projects = new Set(options.projectIds ?? []);
     return await this.serialize(async () => {
       const list = this.readStore();
       await this.writeStore([]);
+      const released = new Set<string>();
       await this.ledger.withLockAsync(() => {
-        for (const a of list) this.ledger.release(a.port, a.projectId);
+        for (const a of list) {
+          this.ledger.release(a.port, a.projectId);
+          released.add(`${a.projectId}\0${a.port}`);
+        }
+        for (const e of this.ledger.entries()) {
+          if (!projects.has(e.projectId)) continue;
+          const mine = e.owner?.pid === this.options.owner?.pid && e.owner?.kind === this.options.owner?.kind;
+          const cli = !e.owner || e.owner.kind === 'cli';
+          if ((mine || cli || this.ledger.isOrphaned(e)) && this.ledger.release(e.port, e.projectId)) released.add(`${e.projectId}\0${e.port}`);
+        }
       });
-      this.logger.info(`[allocator] Released all ${list.length} allocation(s)${list.length ? `: ${list.map((a) => a.port).join(', ')}` : ''}.`);
-      this.options.metrics?.count('release', list.length);
-      if (list.length > 0) this.emitter.fire();
-      return list.length;
+      const ports = [...released].map((k) => k.split('\0')[1]);
+      this.logger.info(`[allocator] Released all ${released.size} reservation(s)${ports.length ? `: ${ports.join(', ')}` : ''}.`);
+      this.options.metrics?.count('release', released.size);
+      if (released.size > 0) this.emitter.fire();
+      return released.size;
     });
   }
 

@@ -6,7 +6,7 @@ import { normalizeProjectId } from '../core/projects';
 import type { Allocation } from '../core/types';
 import type { Config } from './config';
 import type { Conflicts } from './conflicts';
-import type { DevServerManager } from './devServerManager';
+import type { DevServerManager } from './servers/devServerManager';
 import type { PortsNode, ServerInfo, ServerState } from './portsModel';
 import type { PortsTreeProvider } from './portsTreeProvider';
 import type { ProjectsService } from './projectsService';
@@ -46,7 +46,7 @@ export interface TestHooks {
   /** Refreshes the status bar now and returns what it shows. */
   statusBar(): Promise<StatusBarState>;
   lastConflictMessage(): string | undefined;
-  servers(): { projectId: string; port: number; state: string; shellPid?: number; terminalName: string }[];
+  servers(): ServerInfo[];
   /** Warnings about settings shown so far. */
   settingsWarnings(): string[];
   /** Resolves once no start, stop or terminal clean-up is under way. */
@@ -105,14 +105,14 @@ export function createApi(deps: ApiDeps, subscriptions: { dispose(): unknown }[]
   return {
     onDidChangeAllocations: allocationsChanged.event,
     onDidChangeServers: servers.onDidChange,
-    getServers: () => deps.servers.infos().map(toDevServerInfo),
+    getServers: () => deps.servers.infos().filter((s) => s.phase !== 'waiting').map(toDevServerInfo),
     getMetrics: deps.metrics,
     getAllocations: () => allocator.getAllocations(),
     allocate: (projectId, options) => allocator.allocate(apiProjectId(projectId), options ?? {}),
     releasePortForProject: (projectId) => allocator.releasePortForProject(apiProjectId(projectId)),
     cleanupStalePortAllocations: (options) =>
       allocator.cleanupStalePortAllocations({ olderThanMs: options?.olderThanMs ?? config.get().staleAfterMinutes * 60_000 }),
-    releaseAllPortAllocations: () => allocator.releaseAllPortAllocations(),
+    releaseAllPortAllocations: () => allocator.releaseAllPortAllocations({ projectIds: deps.projects.all().map((p) => p.id) }),
     _test: {
       tree: async (element) => (element ? tree.getChildren(element) : tree.update()),
       redraws: () => ({ ...tree.redraws }),
@@ -121,8 +121,7 @@ export function createApi(deps: ApiDeps, subscriptions: { dispose(): unknown }[]
         return { ...statusBar.state };
       },
       lastConflictMessage: () => deps.conflicts.lastMessage,
-      servers: () =>
-        servers.list().map((s) => ({ projectId: s.project.id, port: s.port, state: s.state, shellPid: s.shellPid, terminalName: s.terminalName })),
+      servers: () => servers.infos().filter((s) => s.phase !== 'waiting'),
       settingsWarnings: () => [...config.warnings],
       idle: () => servers.idle(),
       projectsReady: () => deps.projects.ready,

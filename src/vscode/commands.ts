@@ -15,7 +15,7 @@ import { snapshotProcessTable } from '../os/index';
 import type { KillResult, PortOs } from '../os/types';
 import type { Config } from './config';
 import { describeProcesses, type ConflictMode, type Conflicts } from './conflicts';
-import { CancelledError, UntrustedWorkspaceError, type DevServerManager, type StartOptions, type StartResult } from './devServerManager';
+import { CancelledError, UntrustedWorkspaceError, type DevServerManager, type StartOptions, type StartResult } from './servers/devServerManager';
 import { errorMessage, type Log } from './log';
 import type { MetricsView } from './metricsView';
 import { freePortChoices, toListenerNode, type ListenerNode, type PortsNode } from './portsModel';
@@ -56,6 +56,8 @@ interface ProjectArg {
   /** Test and script hook: choose the conflict path up front instead of asking. */
   onConflict?: ConflictMode;
   port?: number;
+  /** Run it in a JavaScript Debug Terminal (devPorts.startWithDebugger). */
+  debug?: boolean;
 }
 
 type FreePortArg = number | { port: number; force?: boolean } | PortsNode | undefined;
@@ -205,6 +207,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       options.onConflict = arg.onConflict;
     }
     if (arg.port !== undefined) options.port = parsePort(arg.port);
+    if (arg.debug === true) options.debug = true;
     options.onConflict ??= 'notify';
     return options;
   }
@@ -345,7 +348,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
   // No confirmation: releasing drops reservations only (running servers keep running and keep their ports in
   // the OS), and a modal would hang callers from code, which the contract lets call this with no argument.
   async function releaseAll(): Promise<{ released: number }> {
-    const released = await allocator.releaseAllPortAllocations();
+    const released = await allocator.releaseAllPortAllocations({ projectIds: projects.all().map((p) => p.id) });
     logger.info(`released all ${released} port allocation(s) of this workspace`);
     vscode.window.setStatusBarMessage(`$(check) Released ${released} port allocation${released === 1 ? '' : 's'}`, 4000);
     return { released };

@@ -49,7 +49,7 @@ describe('dev servers in terminals', function () {
     const [pid] = await h.listenerPids(first.port);
     assert.ok(pid, 'no listener PID found');
     process.kill(pid, 'SIGKILL');
-    await h.waitFor(() => !api._test.servers().some((s) => s.projectId === h.projectId('api')), 'the crash noticed');
+    await h.waitFor(() => api._test.servers().some((s) => s.projectId === h.projectId('api') && s.state === 'exited'), 'the crash noticed');
     await h.waitFor(() => !api.getAllocations().some((a) => a.projectId === h.projectId('api')), 'the port released after the crash');
 
     const second = await h.run('devPorts.startDevServer', h.projectId('api'));

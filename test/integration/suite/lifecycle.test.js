@@ -16,7 +16,8 @@ describe('dev server lifecycle edges', function () {
     const [daemonPid] = await h.listenerPids(started.port);
     h.spawned.add(daemonPid);
     // The script has returned: the terminal's command ended, yet the project's own server holds the port.
-    await h.waitFor(() => api._test.servers().length === 0, 'the end of the dev script noticed');
+    const record = await h.waitFor(() => api._test.servers().find((s) => s.projectId === h.projectId('daemon') && /daemonised/.test(s.note || '')), 'the end of the dev script noticed');
+    assert.notEqual(record.state, 'exited', 'a daemonised server is not an exit');
     await new Promise((r) => setTimeout(r, 2500));
     assert.deepEqual(
       api.getAllocations().filter((a) => a.projectId === h.projectId('daemon')).map((a) => a.port),

@@ -267,6 +267,23 @@ describe('PortAllocator (real OS)', () => {
       assert.deepStrictEqual(alloc.getAllocations(), []);
       assert.deepStrictEqual(ledger.entries().map((e) => e.projectId), ['cli-project']);
     });
+
+    it("releases the CLI's reservations of the given projects too, counts them, and leaves a live window's alone", async () => {
+      const alloc = allocator();
+      await alloc.allocate('/p/a');
+      ledger.tryClaim({ projectId: '/p/cli', port: range.start + 3, allocatedAt: clock.now() });
+      ledger.tryClaim({ projectId: '/p/window', port: range.start + 4, allocatedAt: clock.now(), owner: { pid: process.ppid, kind: 'vscode' } });
+      ledger.tryClaim({ projectId: '/p/elsewhere', port: range.start + 5, allocatedAt: clock.now() });
+      assert.strictEqual(await alloc.releaseAllPortAllocations({ projectIds: ['/p/a', '/p/cli', '/p/window'] }), 2);
+      assert.deepStrictEqual(ledger.entries().map((e) => e.projectId).sort(), ['/p/elsewhere', '/p/window']);
+    });
+
+    it("reuses the project's CLI reservation instead of dropping it", async () => {
+      ledger.tryClaim({ projectId: '/p/web', port: range.start + 2, allocatedAt: clock.now() });
+      const a = await allocator().allocate('/p/web');
+      assert.strictEqual(a.port, range.start + 2);
+      assert.deepStrictEqual(ledger.entries().map((e) => [e.projectId, e.port]), [['/p/web', range.start + 2]]);
+    });
   });
 
   describe('stale sweep', () => {
