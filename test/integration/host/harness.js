@@ -338,19 +338,5 @@ function flatten(roots) {
   return out;
 }
 
-/**
- * `it` for a test of behaviour another branch builds (named in `branches`): its title starts with
- * `[needs merge: <branches>]`, and it runs only with DEV_PORTS_HOST_TESTS=all (else mocha lists it as pending), so
- * this branch's `npm test` stays green and the coordinator runs it after merging.
- * @param {string} branches
- * @param {string} title
- * @param {Mocha.Func} fn
- */
-function itAfterMerge(branches, title, fn) {
-  return (afterMerge ? it : it.skip)(`[needs merge: ${branches}] ${title}`, fn);
-}
 
-/** True when the tests that need another branch's work run (DEV_PORTS_HOST_TESTS=all); see itAfterMerge(). */
-const afterMerge = process.env.DEV_PORTS_HOST_TESTS === 'all';
-
-module.exports = { REPO, RANGE, afterMerge, itAfterMerge, FIXTURE, Host, Window, waitFor, listening, holdPort, killListeners, copyWorkspace, freeRangePort, flatten };
+module.exports = { REPO, RANGE, FIXTURE, Host, Window, waitFor, listening, holdPort, killListeners, copyWorkspace, freeRangePort, flatten };

@@ -4,7 +4,7 @@
 
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { Host, afterMerge, itAfterMerge, waitFor, listening, killListeners, copyWorkspace, flatten } = require('./harness');
+const { Host, waitFor, listening, killListeners, copyWorkspace, flatten } = require('./harness');
 
 /** States in which a server counts as running (CONTRACT.md's ServerState, and the view's older 'running'). */
 const RUNNING = ['running', 'listening', 'ready', 'unhealthy'];
@@ -21,7 +21,6 @@ describe('host: window reload and a second window', function () {
 
   before(async function () {
     // Every test here needs the merge: without it, start nothing (they are listed as pending).
-    if (!afterMerge) this.skip();
     vscodeHost = await Host.start();
     workspace = copyWorkspace(path.join(vscodeHost.tmp, 'workspace'));
     web = path.join(workspace, 'apps', 'web');
@@ -40,7 +39,7 @@ describe('host: window reload and a second window', function () {
     if (vscodeHost) await vscodeHost.stop();
   });
 
-  itAfterMerge('ext', 'a second window on another folder shows the first window\'s server as the first window\'s', async () => {
+  it('a second window on another folder shows the first window\'s server as the first window\'s', async () => {
     await ensureRunning();
     // Another folder holding the same project: apps/web opened by itself (same range in its .vscode/settings.json).
     const second = await vscodeHost.openWindow(web);
@@ -67,7 +66,7 @@ describe('host: window reload and a second window', function () {
     const mine = (await first.tree()).find((/** @type {any} */ r) => r.kind === 'project' && r.projectId === web);
     assert.ok(mine && mine.port === port, 'the first window still lists web on its port');
   });
-  itAfterMerge('ext', 'after a window reload, the view shows the server running and its port held', async () => {
+  it('after a window reload, the view shows the server running and its port held', async () => {
     await ensureRunning();
     const before = first.pid;
     await first.reload();
