@@ -154,7 +154,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       const allocation = allocator.getAllocation(p.id);
       const port = server?.port ?? allocation?.port ?? p.port;
       return {
-        label: p.name,
+        label: p.label,
         description: [port !== undefined ? `:${port}` : undefined, server ? server.state : allocation ? 'reserved' : undefined]
           .filter(Boolean)
           .join(' · '),

@@ -71,7 +71,7 @@ export function registerStartWithDebugger(deps: StartWithDebuggerDeps): vscode.D
         return start(o.projectId, { ...(o.onConflict ? { onConflict: o.onConflict } : {}), ...(o.port !== undefined ? { port: o.port } : {}) });
       }
     }
-    const items = deps.projects().map((p) => ({ label: p.name, detail: p.folder, project: p }));
+    const items = deps.projects().map((p) => ({ label: p.label, detail: p.folder, project: p }));
     if (items.length === 0) {
       void vscode.window.showInformationMessage('No dev-server projects found to start with the debugger.');
       return undefined;

@@ -273,7 +273,7 @@ export class DevServerManager implements vscode.Disposable {
     }
     const commandLine = command.shell ? command.command : quoteCommandLine(command.command, command.args, shellKindOf(vscode.env.shell));
     const env = { PORT: String(port), ...command.env };
-    const terminalName = `${project.name} :${port}`;
+    const terminalName = `${project.label} :${port}`;
     let terminal: vscode.Terminal;
     try {
       terminal = options.debug
