@@ -49,9 +49,9 @@ describe('conflicts, drift and reservations made elsewhere', function () {
     );
     const node = await h.waitFor(async () => {
       const n = await h.projectNode(api, 'api');
-      return n && n.note === 'waiting for your answer' && n;
+      return n && n.state === 'waiting' && n;
     }, 'the project waiting for the answer');
-    assert.equal(node.state, 'starting');
+    assert.match(node.description, /waiting for your answer/);
     // Dismiss the question as a person would; the start then ends without a terminal.
     await vscode.commands.executeCommand('notifications.clearAll');
     assert.equal(await pending, undefined);
@@ -126,8 +126,10 @@ describe('conflicts, drift and reservations made elsewhere', function () {
       const nodes = await api._test.tree();
       const web = nodes.find((n) => n.kind === 'project' && n.projectId === h.projectId('web'));
       assert.equal(web.port, port);
-      assert.equal(web.state, 'running');
-      assert.match(web.note, new RegExp(`another window \\(PID ${otherHost.pid}\\)`));
+      assert.equal(web.state, 'elsewhere');
+      assert.match(web.reservedBy, new RegExp(`another window \\(PID ${otherHost.pid}\\)`));
+      assert.match(web.description, new RegExp(`another window \\(PID ${otherHost.pid}\\)`));
+      assert.equal(web.note, 'running there');
       assert.equal(web.pid, server);
       const others = nodes.filter((n) => n.kind === 'group').flatMap((g) => g.listeners);
       assert.equal(others.some((l) => l.port === port), false, 'listed under Other listeners');
@@ -146,7 +148,8 @@ describe('conflicts, drift and reservations made elsewhere', function () {
     assert.equal(started.port, port, "the start dropped the CLI's reservation");
     const node = await h.projectNode(api, 'api');
     assert.equal(node.port, cliOnly);
-    assert.match(node.note, /by the CLI/);
+    assert.equal(node.state, 'elsewhere');
+    assert.match(node.reservedBy, /the CLI/);
     await h.run('devPorts.stopDevServer', h.projectId('web'));
     const result = await h.run('devPorts.releaseAllPorts');
     assert.equal(result.released, 1);
