@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { LedgerError } from './errors';
+import { isProcessAlive } from '../os/killer';
 import { silentLogger, systemClock, type Allocation, type Clock, type Logger } from './types';
 import { assertProjectId, assertValidPort, isValidPort } from './validate';
 
@@ -72,10 +73,9 @@ const heldLocks = new Map<string, number>();
 
 function defaultIsProcessAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    return isProcessAlive(pid);
+  } catch {
+    return true; // an unexpected error: keep the entry rather than hand its port out twice
   }
 }
 

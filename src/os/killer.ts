@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 /**
  * Stopping process trees and freeing ports: SIGTERM every process of the tree one by one, wait the grace period,
  * look again (children forked after the first walk, orphans re-parented to init but still in a process group the
@@ -44,13 +45,28 @@ export function isProcessAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     const code = errorCode(err);
-    if (code === 'EPERM') return true;
     if (code === 'ESRCH') return false;
-    throw err;
+    if (code !== 'EPERM') throw err;
   }
+  // Signal 0 succeeds for a zombie too: a dev server that exited after its parent died stays one forever where
+  // PID 1 never reaps (some containers, this project's CI machine), and would keep its allocation for good.
+  return !isZombie(pid);
+}
+
+/** Linux: the process has exited and only waits to be reaped (state Z or X in /proc/<pid>/stat). */
+function isZombie(pid: number): boolean {
+  if (process.platform !== 'linux') return false;
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch (err) {
+    return errorCode(err) === 'ENOENT';
+  }
+  // "<pid> (<comm>) <state> …": comm may hold spaces and parentheses, so the state follows the last ')'.
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state === 'Z' || state === 'X';
 }
 
 /** True when some process is still in process group `pgid` (signal 0 to the group delivers nothing). */
