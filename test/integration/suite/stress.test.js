@@ -11,8 +11,8 @@ const h = require('./helpers');
 const CYCLES = 20;
 /**
  * Open descriptors this extension host may gain over the cycles without a leak: VS Code itself opens some lazily
- * (file watchers, IPC and pty sockets it keeps for reuse). Measured: see RELIABILITY.md. A leak of one per cycle
- * would be 19 after the first cycle, far above it.
+ * (file watchers, IPC and pty sockets it keeps for reuse). Measured over three runs: 40–44 open, the floor flat at
+ * 40 (see RELIABILITY.md). A leak of one per cycle would raise the floor by 17, far above it.
  */
 const FD_SLACK = 4;
 /** Open file descriptors of this process: the tests run inside the extension host. */
@@ -92,7 +92,9 @@ describe('stress: start and close the terminal, under CPU load', function () {
     console.log(`      extension host fds: ${fdsBefore} before, ${fds[0]} after cycle 0, ${fds[fds.length - 1]} after cycle ${CYCLES - 1} (max ${Math.max(...fds)})`);
     assert.deepEqual(wrong, []);
     assert.deepEqual(leaks, []);
-    const growth = fds[fds.length - 1] - fds[0];
-    assert.ok(growth <= FD_SLACK, `the extension host's open descriptors grew by ${growth} over ${CYCLES - 1} cycles: ${fds.join(', ')}`);
+    // The floor of the first three counts against the floor of the last three: a descriptor open only at the moment
+    // of one count (a socket VS Code is about to close) is not a leak; a leak raises the floor.
+    const growth = Math.min(...fds.slice(-3)) - Math.min(...fds.slice(0, 3));
+    assert.ok(growth <= FD_SLACK, `the extension host's open descriptors grew by ${growth} over ${CYCLES} cycles: ${fds.join(', ')}`);
   });
 });
