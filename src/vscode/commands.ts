@@ -439,7 +439,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     register('devPorts.openInBrowser', openInBrowser),
     register('devPorts.refresh', async () => {
       await projects.refresh();
-      tree.refresh();
+      tree.refresh(true);
       await statusBar.update();
     }),
     register('devPorts.showLog', async () => log.show()),

@@ -121,8 +121,8 @@ export class PortsTreeProvider implements vscode.TreeDataProvider<PortsNode>, vs
   private updating: Promise<PortsNode[]> | undefined;
   private queued: Promise<PortsNode[]> | undefined;
   private view: vscode.TreeView<PortsNode> | undefined;
-  /** A change came while the view was hidden. */
-  private missed = false;
+  /** The next build redraws the whole tree (the view was shown again, or the user asked for Refresh). */
+  private wholeNext = false;
   /** How many times rows were redrawn, for the tests: `whole` for full redraws, `rows` for single rows. */
   readonly redraws = { whole: 0, rows: 0 };
   readonly onDidChangeTreeData = this.emitter.event;
@@ -153,9 +153,10 @@ export class PortsTreeProvider implements vscode.TreeDataProvider<PortsNode>, vs
   attach(view: vscode.TreeView<PortsNode>): void {
     this.view = view;
     const update = () => {
-      if (view.visible && this.missed) {
-        this.missed = false;
-        this.refresh();
+      if (view.visible) {
+        // Shown again: redraw it whole once. Rows VS Code fetched while the view was hidden or being revealed
+        // may predate the last build (a row-only change event fired meanwhile can be dropped by the workbench).
+        this.refresh(true);
       }
       if (view.visible && !this.pollTimer) {
         this.pollTimer = setInterval(() => void this.update(), POLL_WHILE_VISIBLE_MS);
@@ -169,11 +170,10 @@ export class PortsTreeProvider implements vscode.TreeDataProvider<PortsNode>, vs
   }
 
   /** Looks again soon; bursts of events (a start fires several) become one build. A hidden view builds when shown. */
-  refresh(): void {
-    if (this.view && !this.view.visible && this.roots !== undefined) {
-      this.missed = true;
-      return;
-    }
+  refresh(whole = false): void {
+    if (whole) this.wholeNext = true;
+    // A hidden view builds nothing: showing it again rebuilds and redraws it whole.
+    if (this.view && !this.view.visible && this.roots !== undefined) return;
     if (this.refreshTimer) return;
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = undefined;
@@ -205,7 +205,8 @@ export class PortsTreeProvider implements vscode.TreeDataProvider<PortsNode>, vs
         const first = this.roots === undefined;
         const diff = diffTree(this.roots, fresh);
         this.roots = diff.roots;
-        if (!first && diff.structural) {
+        if (!first && (diff.structural || this.wholeNext)) {
+          this.wholeNext = false;
           this.redraws.whole++;
           this.emitter.fire();
         } else if (diff.changed.length > 0) {
