@@ -7,21 +7,13 @@ import type { Allocation } from '../core/types';
 import type { Config } from './config';
 import type { Conflicts } from './conflicts';
 import type { DevServerManager } from './servers/devServerManager';
-import type { PortsNode, ServerInfo, ServerState } from './portsModel';
+import type { PortsNode, ServerInfo } from './portsModel';
+import type { DevServerInfo } from './servers/devServer';
 import type { PortsTreeProvider } from './portsTreeProvider';
 import type { ProjectsService } from './projectsService';
 import type { StatusBar, StatusBarState } from './statusBar';
 
-/** CONTRACT.md `DevServerInfo`. */
-export interface DevServerInfo {
-  projectId: string;
-  port: number;
-  state: ServerState;
-  pid?: number;
-  startedAt: number;
-  exitCode?: number;
-  extraPorts?: number[];
-}
+export type { DevServerInfo } from './servers/devServer';
 
 /** The API other extensions (and the integration tests) get from `activate()` (CONTRACT.md). */
 export interface DevPortsApi {

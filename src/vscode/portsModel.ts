@@ -8,27 +8,9 @@ import type { Project } from '../core/projects';
 import type { Allocation, PortRange } from '../core/types';
 import type { Listener } from '../os/types';
 
-/** CONTRACT.md `DevServerInfo.state`. */
-export type ServerState = 'starting' | 'listening' | 'ready' | 'unhealthy' | 'exited';
-
-/** A dev server Dev Ports runs in this window, as the dev-server manager reports it (INTERFACES.md). */
-export interface ServerInfo {
-  projectId: string;
-  port: number;
-  state: ServerState;
-  /** 'waiting' = a conflict question is open (the tree says "waiting for your answer"); 'stopping' while a stop runs. */
-  phase?: 'waiting' | 'stopping';
-  /** The process that listens, else the job's root (never the shell). */
-  pid?: number;
-  shellPid?: number;
-  startedAt: number;
-  exitCode?: number;
-  extraPorts?: number[];
-  commandLine: string;
-  terminalName: string;
-  /** Short fact for the row, e.g. 'moved from 3000', 'exited with code 1', 'not listening after 60 s'. */
-  note?: string;
-}
+// The manager's shapes (src/vscode/servers/devServer.ts; type-only, so this module stays free of vscode).
+import type { ServerInfo, ServerState } from './servers/devServer';
+export type { ServerInfo, ServerState } from './servers/devServer';
 
 /** A reservation of one of the workspace's projects in the machine-wide ledger (INTERFACES.md). */
 export interface Reservation {

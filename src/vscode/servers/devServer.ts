@@ -40,12 +40,7 @@ export interface DevServerInfo {
   extraPorts?: number[];
 }
 
-/** Counts events (INTERFACES.md "Metrics"); structural, so src/core/metrics.ts fits once it exists. */
-export type MetricKind = 'allocation' | 'release' | 'conflict' | 'kill' | 'sweep' | 'drift';
-export interface MetricsSink {
-  count(kind: MetricKind, n?: number): void;
-  timeToFree(ms: number): void;
-}
+export type { MetricKind, MetricsSink } from '../../core/metrics';
 
 /** A dev server Dev Ports runs in an integrated terminal. */
 export interface DevServer {
