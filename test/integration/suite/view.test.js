@@ -39,7 +39,7 @@ describe('the Servers view, metrics, Start All and settings', function () {
   it('offers Open in Browser only on a listening project, and Start but no Stop on a stopped one', async () => {
     const stopped = await h.projectNode(api, 'api');
     assert.equal(stopped.contextValue, 'project.stopped');
-    assert.deepEqual(commandsFor(stopped.contextValue, false), ['devPorts.startDevServer']);
+    assert.deepEqual(commandsFor(stopped.contextValue, false), ['devPorts.startDevServer', 'devPorts.startWithDebugger']);
     assert.deepEqual(commandsFor(stopped.contextValue, true), ['devPorts.startDevServer']);
 
     const web = await h.run('devPorts.startDevServer', h.projectId('web'));

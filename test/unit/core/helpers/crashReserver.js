@@ -27,8 +27,18 @@ async function main() {
     setInterval(() => undefined, 1000); // stays alive until the test's SIGKILL
     return;
   }
-  const server = net.createServer();
-  server.listen(port, '127.0.0.1', () => process.stdout.write('listening\n'));
+  // Another reserver's free-port check binds each candidate for a fraction of a millisecond; one that picked this
+  // port from its ledger listing just before our claim landed can still be probing it. Retry briefly, as the bind
+  // probe cannot hold it longer; a real holder would still fail us after the retries.
+  const listen = (tries) => {
+    const server = net.createServer();
+    server.once('error', (e) => {
+      if (e.code !== 'EADDRINUSE' || tries <= 0) throw e;
+      setTimeout(() => listen(tries - 1), 20);
+    });
+    server.listen(port, '127.0.0.1', () => process.stdout.write('listening\n'));
+  };
+  listen(10);
 }
 
 main().catch((e) => {
