@@ -14,6 +14,7 @@ import type { ProjectsService } from './projectsService';
 import type { StatusBar, StatusBarState } from './statusBar';
 
 export type { DevServerInfo } from './servers/devServer';
+import { toDevServerInfo } from './servers/devServer';
 
 /** The API other extensions (and the integration tests) get from `activate()` (CONTRACT.md). */
 export interface DevPortsApi {
@@ -72,15 +73,6 @@ export interface ApiDeps {
  */
 function apiProjectId(projectId: string): string {
   return typeof projectId === 'string' && path.isAbsolute(projectId) ? normalizeProjectId(projectId) : projectId;
-}
-
-/** `ServerInfo` as the contract shows it: no shell PID, terminal or phase. */
-export function toDevServerInfo(s: ServerInfo): DevServerInfo {
-  const info: DevServerInfo = { projectId: s.projectId, port: s.port, state: s.state, startedAt: s.startedAt };
-  if (s.pid !== undefined) info.pid = s.pid;
-  if (s.exitCode !== undefined) info.exitCode = s.exitCode;
-  if (s.extraPorts?.length) info.extraPorts = [...s.extraPorts];
-  return info;
 }
 
 /**

@@ -23,10 +23,8 @@ import { quoteCommandLine, shellKindOf } from '../shellQuote';
 import { ConflictFlow } from './conflictFlow';
 import { createDebugTerminal } from './debugTerminal';
 import {
-  toDevServerInfo,
   toServerInfo,
   type DevServer,
-  type DevServerInfo,
   type MetricsSink,
   type ServerInfo,
   type StartOptions,
@@ -67,14 +65,6 @@ export interface DevServerManagerDeps {
   metrics?: MetricsSink;
 }
 
-/** A reservation of one of the workspace's projects (INTERFACES.md), made here or elsewhere. */
-export interface ReservationInfo {
-  projectId: string;
-  port: number;
-  allocatedAt: number;
-  owner?: { pid: number; kind: 'vscode' | 'cli' | 'library' };
-  ownerIsThisWindow: boolean;
-}
 
 /**
  * Runs dev servers in integrated terminals with the port the allocator gave them, follows each one's health and
@@ -128,33 +118,11 @@ export class DevServerManager implements vscode.Disposable {
     return infos;
   }
 
-  /** CONTRACT.md `getServers()`. */
-  getServers(): DevServerInfo[] {
-    return this.list().map((s) => toDevServerInfo(toServerInfo(s)));
-  }
-
-  /** Reservations of `projectIds` in the machine-wide ledger, with who made them. */
-  reservations(projectIds: Iterable<string>): ReservationInfo[] {
-    const out: ReservationInfo[] = [];
-    for (const projectId of new Set(projectIds)) {
-      const entry = this.deps.allocator.reservation(projectId);
-      if (!entry) continue;
-      const info: ReservationInfo = { projectId, port: entry.port, allocatedAt: entry.allocatedAt, ownerIsThisWindow: entry.owner?.pid === process.pid };
-      if (entry.owner) info.owner = { ...entry.owner };
-      out.push(info);
-    }
-    return out;
-  }
-
   /** The projects whose start is under way (before their terminal exists). */
   startingIds(): string[] {
     return [...this.pendingStarts.keys()];
   }
 
-  /** The servers and the projects being started, as the Ports model (view and status bar) reads them. */
-  modelInput(projectIds: Iterable<string> = []): { servers: ServerInfo[]; starting: Set<string>; reservations: ReservationInfo[] } {
-    return { servers: this.infos(), starting: new Set(this.pendingStarts.keys()), reservations: this.reservations(projectIds) };
-  }
 
   /**
    * Starts the project's dev server, or reveals its terminal when it already runs. Concurrent calls for the same
