@@ -114,6 +114,7 @@ async function main() {
       const leftovers = registry.killAll();
       if (leftovers) process.stdout.write(`  (killed ${leftovers} leftover process(es) of row ${id})\n`);
     }
+    report.notes(id);
     process.stdout.write(`  row ${id} took ${((nowMs() - rowStart) / 1000).toFixed(1)} s\n`);
   }
 

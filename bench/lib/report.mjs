@@ -54,6 +54,20 @@ export class Report {
     return s;
   }
 
+  /**
+   * The hand-written analysis of a row (bench/notes/row-<id>.md: a missed goal's profile and what would close it),
+   * placed after that row's tables; kept in its own file so that a full run, which rewrites RESULTS.md, keeps it.
+   */
+  notes(rowId) {
+    let text;
+    try {
+      text = readFileSync(new URL(`../notes/row-${rowId}.md`, import.meta.url), 'utf8').trim();
+    } catch {
+      return;
+    }
+    if (text) this.sections.push({ toMarkdown: () => text });
+  }
+
   /** @param {boolean | undefined} met undefined = not measured */
   goal(row, goal, met, detail) {
     this.goals.push({ row, goal, met, detail });
