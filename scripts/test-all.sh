@@ -60,6 +60,14 @@ count() { grep -hoE "^ *[0-9]+ $1" "$logdir"/*.log 2>/dev/null | awk '{s+=$1} EN
 passed=$(count passing); failed=$(count failing); skipped=$(count pending)
 [ "$failed" -eq 0 ] || status=1
 [ "$passed" -gt 0 ] || { echo "no test ran"; status=1; }
+# The failures again at the very end, so a log cut to its tail (CI) still says which tests failed and why.
+if [ "$failed" -gt 0 ]; then
+  echo
+  echo "failed tests (the first lines of each suite's failure report):"
+  for log in "$logdir"/*.log; do
+    awk -v name="$(basename "$log" .log)" '/^ *[0-9]+ failing/ { on = 1; n = 0; print "  [" name "]"; next } on && n < 30 { print; n++ }' "$log"
+  done
+fi
 echo
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 exit $status
