@@ -84,7 +84,7 @@ async function buildCli() {
   const esbuild = createRequire(import.meta.url)('esbuild');
   const outfile = join(TMP, 'cli.js');
   // The options esbuild.js gives dist/cli.js.
-  await esbuild.build({ entryPoints: [join(ROOT, 'src/cli/main.ts')], outfile, bundle: true, platform: 'node', target: 'node18', format: 'cjs', minify: true, logLevel: 'silent' });
+  await esbuild.build({ entryPoints: [join(ROOT, 'src/cli/main.ts')], outfile, bundle: true, platform: 'node', target: 'node18', format: 'cjs', minify: true, external: ['./mcpServer'], logLevel: 'silent' });
   return { path: outfile, bytes: statSync(outfile).size };
 }
 

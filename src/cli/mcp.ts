@@ -1,7 +1,7 @@
 /**
  * `dev-ports mcp`: a Model Context Protocol server on stdio with the four agent tools (src/core/agentTools.ts).
- * This file is what every CLI run loads; the MCP SDK and the server (src/cli/mcpServer.ts) are bundled into the
- * same dist/cli.js but only evaluated when `mcp` runs, so `dev-ports list` does not pay for them.
+ * This file is what every CLI run loads; the MCP SDK and the server (src/cli/mcpServer.ts) are bundled into a file
+ * of their own, dist/mcpServer.js, loaded only when `mcp` runs, so `dev-ports list` does not even compile them.
  */
 import type { Logger } from '../core/types';
 import type { PortOs } from '../os/types';
@@ -44,7 +44,9 @@ export function parseMcpArgs(args: readonly string[]): McpRequest {
 
 /** Serves MCP on stdin/stdout until the client closes stdin; resolves to the exit code. */
 export async function mcpCommand(ctx: { io: CliIo; os: PortOs; logger: Logger }, _req: McpRequest): Promise<number> {
-  // A dynamic import: esbuild keeps the SDK in dist/cli.js but evaluates it only here.
-  const { serveMcp } = await import('./mcpServer');
+  // A dynamic import of a file of its own (dist/mcpServer.js, see esbuild.js): only `mcp` loads the SDK.
+  // A require, not import(): Node resolves it to dist/mcpServer.js next to dist/cli.js (import() needs the extension).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { serveMcp } = require('./mcpServer') as typeof import('./mcpServer');
   return serveMcp(ctx);
 }

@@ -4,7 +4,7 @@
  * passes SIGINT/SIGTERM/SIGHUP on, releases the port when the command ends, and exits with its code.
  * So `"dev": "dev-ports run -- vite"` in a package.json works in any terminal.
  */
-import { spawn, type ChildProcess } from 'child_process';
+import type { ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { PortAllocator } from '../core/allocator';
@@ -190,7 +190,8 @@ export async function runCommand(ctx: RunContext, req: RunRequest): Promise<numb
   const ownGroup = process.platform !== 'win32' && !io.isTTY;
   let child: ChildProcess;
   try {
-    child = spawn(command, fullArgs, {
+    // Loaded here, not at start: only `run` spawns (issue 10).
+    child = (require('child_process') as typeof import('child_process')).spawn(command, fullArgs, {
       stdio: 'inherit',
       env: { ...io.env, PORT: String(port) },
       cwd: io.cwd,

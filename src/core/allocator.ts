@@ -5,8 +5,9 @@
  *
  * Beware the race no port tool can close: between "the OS says the port is free" and "the dev server binds it",
  * any process may take the port. The ledger narrows that window for everyone who respects it (VS Code windows,
- * the CLI, library users): every OS check happens BEFORE the claim is written, and the claim is the reservation
- * the others respect. A process that ignores the ledger can still win the port; the dev server then fails with
+ * the CLI, library users): a port picked from the range is claimed in the ledger first and checked at the OS
+ * second (released again when busy), so no reserver probes, or gets, a port another has just claimed; the claim
+ * is the reservation the others respect. A process that ignores the ledger can still win the port; the dev server then fails with
  * EADDRINUSE (or drifts, which the adapters detect and report through `movePort`).
  */
 import { OsAccessError } from '../os/errors';
@@ -415,27 +416,48 @@ export class PortAllocator {
     return toAllocation(entry);
   }
 
+  /**
+   * Claim first, then ask the OS: under one lock (one listing of the ledger folder) the first port after `from`
+   * that no project holds is claimed; only then is it bound to check the OS. A port the OS says is busy is released
+   * and the scan goes on after it, never back to the start. So concurrent reservers never pick the same port (the
+   * lock and `link()` decide) and nobody's bind probe lands on a port another reserver has just claimed (the probe
+   * could make that reserver's dev server fail with EADDRINUSE).
+   */
   private async claimFromRange(projectId: string, range: PortRange, pid: number | undefined): Promise<Allocation> {
-    const tried = new Set<number>();
+    let from = range.start;
     for (;;) {
-      const exclude = new Set([...this.heldByOthers(projectId), ...tried]);
-      const candidate = await this.os.findAvailablePort(range.start, range.end, { exclude });
-      if (candidate === undefined) throw new NoFreePortError(range);
-      tried.add(candidate);
-      const entry = this.entryFor(projectId, candidate, this.clock.now(), pid);
-      const claimed = await this.ledger.withLockAsync((): Allocation | undefined => {
+      const entry = this.entryFor(projectId, 0, this.clock.now(), pid);
+      const claimed = await this.ledger.withLockAsync((): { allocation: Allocation; probe: boolean } | undefined => {
         // Another process (a second window, the CLI) may have reserved for this very project since we looked.
         const mine = this.ledger.findByProject(projectId);
-        if (mine) return toAllocation(mine);
-        const current = this.ledger.get(candidate);
-        if (current && current.projectId !== projectId) {
-          if (!this.ledger.isOrphaned(current)) return undefined;
-          this.ledger.release(candidate, current.projectId);
-          this.logger.info(`[allocator] Took over port ${candidate} from the orphaned reservation of ${current.projectId}.`);
+        if (mine) return { allocation: toAllocation(mine), probe: false };
+        const held = this.ledger.heldPorts();
+        for (const a of this.readStore()) if (a.projectId !== projectId) held.add(a.port);
+        for (let port = from; port <= range.end; port++) {
+          if (held.has(port)) continue;
+          entry.port = port;
+          // false: a file appeared since the listing (a reserver that ignores the lock): the next port.
+          if (this.ledger.tryClaim(entry)) return { allocation: toAllocation(entry), probe: true };
         }
-        return this.ledger.tryClaim(entry) ? toAllocation(entry) : undefined;
+        return undefined;
       });
-      if (claimed) return claimed;
+      if (claimed === undefined) throw new NoFreePortError(range);
+      if (!claimed.probe) return claimed.allocation;
+      const port = claimed.allocation.port;
+      let free: boolean;
+      try {
+        free = await this.os.isPortAvailable(port);
+      } catch (e) {
+        if (!(e instanceof OsAccessError && e.code === 'EACCES')) {
+          await this.ledger.withLockAsync(() => this.ledger.release(port, projectId));
+          throw e;
+        }
+        free = false; // a port that cannot be checked (privileged) counts as not available
+      }
+      if (free) return claimed.allocation;
+      // Someone outside the ledger listens there: give the claim back and go on after it.
+      await this.ledger.withLockAsync(() => this.ledger.release(port, projectId));
+      from = port + 1;
     }
   }
 

@@ -197,22 +197,28 @@ type ReadResult = { kind: 'entry'; entry: LedgerEntry } | { kind: 'missing' } | 
 /** What an inspection of a taken lock found. */
 type LockLook = { kind: 'broken' } | { kind: 'held'; pid?: number; ageMs: number };
 
-/** Resolves waits early when the lock file goes away: an `fs.watch` of the ledger folder, undefined if unsupported. */
+/**
+ * Resolves a wait early when the lock file goes away: an `fs.watch` of the taken lock file itself (its inode), so
+ * a waiter wakes once, when the holder removes it, and not when the next holder creates its lock: a wake-up at
+ * that moment would take the CPU from the new holder just as its work begins. 'gone' when the lock vanished
+ * before the watch was set (try again at once); undefined when watching is not supported.
+ */
 class LockWatcher {
   private wake: (() => void) | undefined;
   private constructor(private readonly watcher: fs.FSWatcher) {}
 
-  static open(dir: string, name: string): LockWatcher | undefined {
+  static open(file: string): LockWatcher | 'gone' | undefined {
     try {
       const box: { self?: LockWatcher } = {};
-      const watcher = fs.watch(dir, { persistent: false }, (_event, file) => {
-        if (file === null || file === name || String(file) === name) box.self?.wake?.();
+      // 'rename' is the file's removal (or a rename); 'change' is only the holder writing its pid.
+      const watcher = fs.watch(file, { persistent: false }, (event) => {
+        if (event === 'rename') box.self?.wake?.();
       });
       watcher.on('error', () => box.self?.close());
       box.self = new LockWatcher(watcher);
       return box.self;
-    } catch {
-      return undefined;
+    } catch (e) {
+      return errnoCode(e) === 'ENOENT' ? 'gone' : undefined;
     }
   }
 
@@ -822,31 +828,42 @@ export class Ledger {
   async withLockAsync<T>(fn: () => T): Promise<T> {
     if ((heldLocks.get(this.lockFile) ?? 0) > 0) return this.runReentrant(fn);
     const startedAt = Date.now();
-    let watcher: LockWatcher | undefined;
+    let watchable = true;
     const state = { lastLook: -Infinity };
-    try {
-      for (let attempt = 0; ; attempt++) {
-        // Re-checked after every wait: a sync withLock of this process may have been taken meanwhile.
-        if ((heldLocks.get(this.lockFile) ?? 0) > 0) {
-          await new Promise((resolve) => setTimeout(resolve, 1));
-          this.assertWithinBound(startedAt, undefined);
-          continue;
-        }
-        const wait = this.lockAttempt(attempt, startedAt, state);
-        if (wait === undefined) break;
-        if (wait === 0) {
+    for (let attempt = 0; ; attempt++) {
+      // Re-checked after every wait: a sync withLock of this process may have been taken meanwhile.
+      if ((heldLocks.get(this.lockFile) ?? 0) > 0) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        this.assertWithinBound(startedAt, undefined);
+        continue;
+      }
+      const wait = this.lockAttempt(attempt, startedAt, state);
+      if (wait === undefined) break;
+      if (wait === 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+        continue;
+      }
+      // Woken as soon as the holder removes the lock (a watch on the lock file), else after the short wait: a
+      // waiter that only polls leaves the lock idle for most of its sleep while others queue for it.
+      // With a watch, polling is only the safety net (a missed event), so it is rare: polling waiters burn the
+      // CPU the holder needs to finish.
+      if (watchable) {
+        const watcher = LockWatcher.open(this.lockFile);
+        if (watcher === 'gone') {
           await new Promise((resolve) => setImmediate(resolve));
           continue;
         }
-        // Woken as soon as the holder removes the lock (a watch on the folder), else after the short wait: a
-        // waiter that only polls leaves the lock idle for most of its sleep while others queue for it.
-        // With a watch, polling is only the safety net (a missed event), so it is rare: polling waiters burn the
-        // CPU the holder needs to finish.
-        watcher ??= LockWatcher.open(this.home, path.basename(this.lockFile));
-        await (watcher ? watcher.next(WATCHED_POLL_MS) : new Promise((resolve) => setTimeout(resolve, wait)));
+        if (watcher) {
+          try {
+            await watcher.next(WATCHED_POLL_MS);
+          } finally {
+            watcher.close();
+          }
+          continue;
+        }
+        watchable = false;
       }
-    } finally {
-      watcher?.close();
+      await new Promise((resolve) => setTimeout(resolve, wait));
     }
     return this.runLocked(fn);
   }

@@ -242,6 +242,88 @@ describe('PortAllocator (real OS)', () => {
     });
   });
 
+  describe('claim first, then ask the OS', () => {
+    /** The real OS; each isPortAvailable records the port and who held it in the ledger at that moment. */
+    function probingOs(onProbe?: (port: number) => void): { os: PortOs; probes: { port: number; heldBy?: string }[] } {
+      const probes: { port: number; heldBy?: string }[] = [];
+      const os: PortOs = {
+        ...nodeOs,
+        isPortAvailable: (port: number) => {
+          probes.push({ port, heldBy: ledger.get(port)?.projectId });
+          onProbe?.(port);
+          return nodeOs.isPortAvailable(port);
+        },
+      };
+      return { os, probes };
+    }
+
+    it('claims a port before checking it at the OS, and releases the claim of a port the OS says is busy', async () => {
+      await listen(range.start);
+      const { os, probes } = probingOs();
+      const a = await allocator({ os }).allocate('/p/web');
+      assert.strictEqual(a.port, range.start + 1);
+      // Every probe ran on a port this project had claimed already: nobody else could be probing it.
+      assert.deepStrictEqual(probes, [
+        { port: range.start, heldBy: '/p/web' },
+        { port: range.start + 1, heldBy: '/p/web' },
+      ]);
+      assert.strictEqual(ledger.get(range.start), undefined);
+      assert.ok(!ledger.heldPorts().has(range.start));
+      assert.strictEqual(ledger.findByProject('/p/web')?.port, range.start + 1);
+    });
+
+    it('goes on after a busy port, never back to the start of the range', async () => {
+      ledger.tryClaim({ projectId: '/p/other', port: range.start, allocatedAt: clock.now() });
+      await listen(range.start + 1);
+      // While the busy port is checked, the other project gives its port back: the scan does not return to it.
+      const { os, probes } = probingOs((port) => {
+        if (port === range.start + 1) ledger.release(range.start, '/p/other');
+      });
+      const a = await allocator({ os }).allocate('/p/web');
+      assert.strictEqual(a.port, range.start + 2);
+      assert.deepStrictEqual(
+        probes.map((p) => p.port),
+        [range.start + 1, range.start + 2],
+      );
+    });
+
+    it('never probes a port another project holds in the ledger', async () => {
+      ledger.tryClaim({ projectId: '/p/other', port: range.start, allocatedAt: clock.now() });
+      const { os, probes } = probingOs();
+      assert.strictEqual((await allocator({ os }).allocate('/p/web')).port, range.start + 1);
+      assert.deepStrictEqual(probes, [{ port: range.start + 1, heldBy: '/p/web' }]);
+    });
+
+    it('6 processes reserving at once never share a port, skip ports the OS holds and leave no claim on them', async function () {
+      this.timeout(60_000);
+      range = await freeWindow(60);
+      const busy = [range.start, range.start + 3, range.start + 10];
+      for (const port of busy) await listen(port);
+      const startAt = Date.now() + 1500;
+      const outputs = await Promise.all(
+        [0, 1, 2, 3, 4, 5].map((w) =>
+          outputOf(
+            children.spawn(process.execPath, [
+              WORKER,
+              home,
+              'allocator',
+              String(startAt),
+              String(range.start),
+              String(range.end),
+              [0, 1, 2, 3, 4, 5].map((k) => `/x/w${w}/p${k}`).join(','),
+            ]),
+          ),
+        ),
+      );
+      const ports = outputs.flatMap((o) => (JSON.parse(o.trim()) as { projectId: string; port: number }[]).map((r) => r.port));
+      assert.strictEqual(ports.length, 36);
+      assert.strictEqual(new Set(ports).size, 36, `a port was handed out twice: ${ports.join(', ')}`);
+      for (const port of busy) assert.ok(!ports.includes(port), `port ${port}, held at the OS, was handed out`);
+      // What the ledger holds is exactly what was handed out: no claim was left on a busy port.
+      assert.deepStrictEqual([...ledger.heldPorts()].sort(), [...ports].sort());
+    });
+  });
+
   describe('release', () => {
     it('releases a project in the store and the ledger', async () => {
       const alloc = allocator();
