@@ -2,10 +2,11 @@ import * as vscode from 'vscode';
 import type { PortAllocator } from '../core/allocator';
 import type { Ledger } from '../core/ledger';
 import type { Logger } from '../core/types';
-import { descendants, snapshotProcessTable } from '../os/index';
+import { descendants } from '../os/index';
 import type { PortOs } from '../os/types';
 import type { Config } from './config';
 import { errorMessage } from './log';
+import { treeTable } from './procTree';
 import {
   buildPortsModel,
   childrenOf,
@@ -239,7 +240,8 @@ export class PortsTreeProvider implements vscode.TreeDataProvider<PortsNode>, vs
       const infos = servers.infos();
       const [listeners, table, editorPids] = await Promise.all([
         os.listListeners(),
-        infos.some((s) => s.shellPid !== undefined) ? snapshotProcessTable() : undefined,
+        // Only the servers' own trees (children files), never the whole process table: it grows with the machine.
+        infos.some((s) => s.shellPid !== undefined) ? treeTable() : undefined,
         this.deps.editorPids(),
       ]);
       const ownedPids = new Map<number, string>();
