@@ -623,6 +623,15 @@ export class DevServerManager implements vscode.Disposable {
     }, delay);
   }
 
+  /**
+   * The listeners of the poll's last full scan while a server is polled (at most a second behind the listening set,
+   * {@link FULL_SCAN_MS} behind the processes): the view's own poll takes it instead of scanning again.
+   */
+  recentListeners(): Listener[] | undefined {
+    if (!this.pollTimer && !this.polling) return undefined;
+    return this.lastScan && Date.now() - this.lastScan.at < FULL_SCAN_MS ? this.lastScan.listeners : undefined;
+  }
+
   /** Which ports each listening process holds: one full scan, repeated only when the listening set changed. */
   private async scanListeners(): Promise<Listener[]> {
     const listening = await this.deps.os.listeningPorts();
