@@ -4,7 +4,10 @@ import * as assert from 'assert';
 import { spawn, type ChildProcess } from 'child_process';
 import { lazyProcessTable, snapshotProcessTable } from '../../../src/os/processTable';
 import { childEntries } from '../../../src/vscode/procTree';
-import { sharedRead } from '../../../src/vscode/sharedRead';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { folderVersion, sharedRead } from '../../../src/vscode/sharedRead';
 
 describe('procTree: the children of one process', () => {
   const kids: ChildProcess[] = [];
@@ -32,15 +35,36 @@ describe('procTree: the children of one process', () => {
 });
 
 describe('sharedRead: one read for callers of the same moment', () => {
-  it('reads once within its age, again after it, and again at once after a change', async () => {
+  it('reads once while the version holds, again when it changes, is unknown, or after a change event', () => {
     let reads = 0;
+    let version: number | undefined = 1;
     let fire: () => void = () => undefined;
-    const read = sharedRead(() => ++reads, (l) => (fire = l), 40);
+    const read = sharedRead(() => ++reads, { version: () => version, changed: (l) => (fire = l) });
     assert.strictEqual(read(), 1);
     assert.strictEqual(read(), 1);
-    fire();
+    version = 2;
     assert.strictEqual(read(), 2);
-    await new Promise((r) => setTimeout(r, 60));
+    fire();
     assert.strictEqual(read(), 3);
+    version = undefined;
+    assert.strictEqual(read(), 4);
+    assert.strictEqual(read(), 5);
+  });
+
+  it('sees a file added to a folder (the ledger) once its mtime has settled', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dev-ports-shared-'));
+    try {
+      const read = sharedRead(() => fs.readdirSync(dir).length, { version: folderVersion(dir, 30) });
+      await new Promise((r) => setTimeout(r, 40));
+      assert.strictEqual(read(), 0);
+      fs.writeFileSync(path.join(dir, '3000.json'), '{}');
+      assert.strictEqual(read(), 1);
+      await new Promise((r) => setTimeout(r, 40));
+      assert.strictEqual(read(), 1);
+      fs.writeFileSync(path.join(dir, '3001.json'), '{}');
+      assert.strictEqual(read(), 2);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
