@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { ROOT, TMP } from '../lib/build.mjs';
 import { countProcesses, Crowd, FIXTURES, isAlive } from '../lib/procs.mjs';
 import { fmtMs } from '../lib/stats.mjs';
+import { ownCost } from '../fixtures/hostProbe/ownCost.mjs';
 
 const TARGET_PROCESSES = 1000;
 const CPU_WINDOW_MS = 15_000;
@@ -54,6 +55,7 @@ function runProbe(registry, workspace, outFile) {
     DEV_PORTS_WORKSPACE: workspace,
     DEV_PORTS_HOSTPROBE_OUT: outFile,
     DEV_PORTS_HOSTPROBE_CPU_MS: String(CPU_WINDOW_MS),
+    DEV_PORTS_HOSTPROBE_PROFILE: `${outFile}.cpuprofile`,
   };
   const child = registry.spawn(process.execPath, [join(ROOT, 'test', 'integration', 'runTest.js')], { env, stdio: ['ignore', 'pipe', 'pipe'], label: 'host probe runner' });
   let output = '';
@@ -90,6 +92,7 @@ export async function runHostStalls({ registry, report }) {
   const outFile = join(TMP, 'hostprobe.json');
   makeWorkspace(workspace);
   rmSync(outFile, { force: true });
+  rmSync(`${outFile}.cpuprofile`, { force: true });
 
   // The crowd: a third holding 50 loopback sockets each, the rest idle, forked by python3 (copy-on-write).
   const crowd = new Crowd(registry);
@@ -150,7 +153,25 @@ export async function runHostStalls({ registry, report }) {
   section.note(`CPU of the extension host over ${CPU_WINDOW_MS / 1000} s windows, a dev server running, ${figures.processesDuringPoll} processes: view visible ${visible?.toFixed(1)} %, hidden ${hidden?.toFixed(1)} % of a core; the visible view's polling costs ${pollCost.toFixed(1)} % (goal ≤ 1 %).`);
   section.note(`heap (forced GC: ${figures.gcForced}) before activate() to after every step: ${figures.heapDeltaMB?.toFixed(1)} MB (goal ≤ 30 MB). VS Code ${figures.vscode}, ${figures.projectsInView} projects in the view. Load average before / after: ${load.map((l) => l.toFixed(2)).join(' ')} / ${loadAfter.map((l) => l.toFixed(2)).join(' ')}.`);
   section.note('The activation phase is shown but not judged: VS Code\'s own start-up runs in the same host then. Each other phase\'s worst gap counts, whoever caused it: attribution is in the notes below.');
-  report.goal('7', 'no synchronous stretch > 20 ms (discovery, poll, start/stop)', figures.error ? undefined : worst <= 20, `worst probe gap ${fmtMs(worst)} ms`);
-  report.goal('7', 'visible view polling ≤ 1% of a core', Number.isFinite(pollCost) ? pollCost <= 1 : undefined, `${Number.isFinite(pollCost) ? pollCost.toFixed(1) : '?'} % (visible ${visible?.toFixed(1)} %, hidden ${hidden?.toFixed(1)} %)`);
+  // Who caused the stalls: Dev Ports' own stretches from the CPU profile (on-CPU time, so a loaded machine's
+  // descheduling is not blamed on it), and Dev Ports' own share of a core in each window.
+  let own;
+  try {
+    own = ownCost(figures, JSON.parse(readFileSync(`${outFile}.cpuprofile`, 'utf8')));
+  } catch (error) {
+    section.note(`no CPU profile to attribute the gaps (${error.message}).`);
+  }
+  if (own) {
+    const judged = own.stretches.filter((x) => x.atMs + figures.profileStartedAt > (figures.phases[1]?.startedAt ?? 0));
+    const longest = judged.slice(0, 5).map((x) => `${fmtMs(x.cpuMs)} ms on CPU (${fmtMs(x.wallMs)} wall) in ${x.outer}: ${x.top}`);
+    section.note(`Dev Ports' longest synchronous stretches after activation (CPU profile): ${longest.join(' | ') || 'none'}.`);
+    section.note(`Dev Ports' own frames in the CPU windows: view visible ${own.ownCpu.cpuVisible?.toFixed(2)} %, hidden ${own.ownCpu.cpuHidden?.toFixed(2)} % of a core.`);
+    const worstOwn = judged[0]?.cpuMs ?? 0;
+    const ownPoll = (own.ownCpu.cpuVisible ?? NaN) - (own.ownCpu.cpuHidden ?? NaN);
+    report.goal('7', 'no synchronous stretch > 20 ms caused by Dev Ports (CPU profile)', worstOwn <= 20, `longest ${fmtMs(worstOwn)} ms on CPU (${judged[0]?.outer ?? '—'})`);
+    report.goal('7', 'visible view polling ≤ 1% of a core (Dev Ports frames, visible − hidden)', Number.isFinite(ownPoll) ? ownPoll <= 1 : undefined, `${ownPoll.toFixed(2)} % (visible ${own.ownCpu.cpuVisible?.toFixed(2)} %, hidden ${own.ownCpu.cpuHidden?.toFixed(2)} %)`);
+  }
+  report.goal('7', 'no probe gap > 20 ms, whoever caused it (discovery, poll, start/stop)', figures.error ? undefined : worst <= 20, `worst probe gap ${fmtMs(worst)} ms`);
+  report.goal('7', 'visible view polling ≤ 1% of a core (whole host process, visible − hidden)', Number.isFinite(pollCost) ? pollCost <= 1 : undefined, `${Number.isFinite(pollCost) ? pollCost.toFixed(1) : '?'} % (visible ${visible?.toFixed(1)} %, hidden ${hidden?.toFixed(1)} %)`);
   report.goal('7', 'heap added ≤ 30 MB', Number.isFinite(figures.heapDeltaMB) ? figures.heapDeltaMB <= 30 : undefined, `${figures.heapDeltaMB?.toFixed(1)} MB`);
 }
