@@ -19,6 +19,7 @@ import { machine, Report } from './lib/report.mjs';
 import { nowMs } from './lib/stats.mjs';
 import { runExtension } from './rows/extension.mjs';
 import { runFreePort } from './rows/freePort.mjs';
+import { runHostStalls } from './rows/hostStalls.mjs';
 import { runPortFree } from './rows/portFree.mjs';
 import { runReservations } from './rows/reservations.mjs';
 import { runStaleSweep } from './rows/staleSweep.mjs';
@@ -90,6 +91,7 @@ async function main() {
     ['4', 'stale sweep', runStaleSweep, ['PortAllocator', 'Ledger', 'createMemoryStore', 'nodeOs']],
     ['5', 'reservations', runReservations, ['PortAllocator', 'Ledger', 'createMemoryStore', 'nodeOs']],
     ['6', 'extension', runExtension, []],
+    ['7', 'extension host stalls', runHostStalls, []],
   ];
   let failures = 0;
   for (const [id, name, run, needs] of rows) {
@@ -135,8 +137,8 @@ function parseOnly(args) {
   const i = args.indexOf('--only');
   if (i < 0) return undefined;
   const value = args[i + 1];
-  if (!value || !/^[1-6](,[1-6])*$/.test(value)) {
-    process.stderr.write('bench: --only takes row numbers 1-6 separated by commas, e.g. --only 1,3\n');
+  if (!value || !/^[1-7](,[1-7])*$/.test(value)) {
+    process.stderr.write('bench: --only takes row numbers 1-7 separated by commas, e.g. --only 1,3\n');
     process.exit(2);
   }
   return new Set(value.split(','));

@@ -3,10 +3,11 @@ import type { AgentProjectState, AgentServerFact } from '../core/agentTools';
 import { findProject, localUrl } from '../core/agentTools';
 import type { Allocation, Logger, PortRange } from '../core/types';
 import type { Project } from '../core/projects';
-import { descendants, snapshotProcessTable } from '../os/index';
+import { descendants } from '../os/index';
 import type { PortOs } from '../os/types';
 import { registerLmTools } from './lmTools';
 import { registerPortCommand } from './portCommand';
+import { treeTable } from './procTree';
 import { registerTaskProvider } from './taskProvider';
 
 /**
@@ -118,7 +119,8 @@ export class AgentContext {
     const owned = new Map<number, string>();
     const roots = servers.filter((s) => s.root !== undefined);
     if (roots.length === 0) return owned;
-    const table = await snapshotProcessTable();
+    // Only the servers' own trees (children files), not the whole process table.
+    const table = await treeTable();
     for (const s of roots) {
       owned.set(s.root!, s.projectId);
       for (const pid of descendants(table, s.root!)) owned.set(pid, s.projectId);

@@ -1,4 +1,5 @@
-import { ancestors, snapshotProcessTable } from '../os/index';
+import { ancestors } from '../os/index';
+import { treeTable } from './procTree';
 
 /**
  * The editor's own processes: this extension host, its parent and every ancestor (the VS Code server, its port
@@ -21,7 +22,8 @@ export class EditorProcesses {
 
   pids(): Promise<number[]> {
     if (this.cache) return Promise.resolve(this.cache);
-    this.reading ??= snapshotProcessTable()
+    // A walk up from this process: on Linux one /proc/<pid>/stat per ancestor, not the whole table.
+    this.reading ??= treeTable()
       .then((table) => {
         this.cache = [...new Set([process.pid, process.ppid, ...ancestors(table, process.pid)])];
         return this.cache;

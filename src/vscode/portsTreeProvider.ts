@@ -2,10 +2,11 @@ import * as vscode from 'vscode';
 import type { PortAllocator } from '../core/allocator';
 import type { Ledger } from '../core/ledger';
 import type { Logger } from '../core/types';
-import { descendants, snapshotProcessTable } from '../os/index';
-import type { PortOs } from '../os/types';
+import { descendants } from '../os/index';
+import type { Listener, PortOs } from '../os/types';
 import type { Config } from './config';
 import { errorMessage } from './log';
+import { treeTable } from './procTree';
 import {
   buildPortsModel,
   childrenOf,
@@ -42,6 +43,8 @@ export interface ServersSource {
   infos(): ServerInfo[];
   /** Projects whose start is under way before a server is reported. */
   startingIds?(): Iterable<string>;
+  /** A listener scan the source made within the last few seconds, if any (the view's timed poll reuses it). */
+  recentListeners?(): Listener[] | undefined;
   readonly onDidChange: vscode.Event<void>;
 }
 
@@ -123,6 +126,8 @@ export class PortsTreeProvider implements vscode.TreeDataProvider<PortsNode>, vs
   private view: vscode.TreeView<PortsNode> | undefined;
   /** The next build redraws the whole tree (the view was shown again, or the user asked for Refresh). */
   private wholeNext = false;
+  /** The next build is the 3 s poll's (no event asked for it): it may take the servers' recent listener scan. */
+  private timedPoll = false;
   /** How many times rows were redrawn, for the tests: `whole` for full redraws, `rows` for single rows. */
   readonly redraws = { whole: 0, rows: 0 };
   readonly onDidChangeTreeData = this.emitter.event;
@@ -159,7 +164,10 @@ export class PortsTreeProvider implements vscode.TreeDataProvider<PortsNode>, vs
         this.refresh(true);
       }
       if (view.visible && !this.pollTimer) {
-        this.pollTimer = setInterval(() => void this.update(), POLL_WHILE_VISIBLE_MS);
+        this.pollTimer = setInterval(() => {
+          this.timedPoll = true;
+          void this.update();
+        }, POLL_WHILE_VISIBLE_MS);
       } else if (!view.visible && this.pollTimer) {
         clearInterval(this.pollTimer);
         this.pollTimer = undefined;
@@ -237,9 +245,14 @@ export class PortsTreeProvider implements vscode.TreeDataProvider<PortsNode>, vs
     const { os, servers, logger } = this.deps;
     try {
       const infos = servers.infos();
+      // A timed poll while a server is polled anyway: its scan (refreshed when the listening set changes) is
+      // enough. After an event (a start, a stop, Refresh) the view scans itself.
+      const recent = this.timedPoll ? servers.recentListeners?.() : undefined;
+      this.timedPoll = false;
       const [listeners, table, editorPids] = await Promise.all([
-        os.listListeners(),
-        infos.some((s) => s.shellPid !== undefined) ? snapshotProcessTable() : undefined,
+        recent ?? os.listListeners(),
+        // Only the servers' own trees (children files), never the whole process table: it grows with the machine.
+        infos.some((s) => s.shellPid !== undefined) ? treeTable() : undefined,
         this.deps.editorPids(),
       ]);
       const ownedPids = new Map<number, string>();

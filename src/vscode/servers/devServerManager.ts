@@ -16,6 +16,7 @@ import { devServerCommand, type Project } from '../../core/projects';
 import type { Logger } from '../../core/types';
 import { descendants, snapshotProcessTable, type ProcessTable } from '../../os/index';
 import type { Listener, PortOs } from '../../os/types';
+import { treeTable } from '../procTree';
 import type { Config } from '../config';
 import type { Conflicts } from '../conflicts';
 import { errorMessage } from '../log';
@@ -362,7 +363,7 @@ export class DevServerManager implements vscode.Disposable {
   /** Stops the server's job tree, what it daemonised, and what the project started that still holds its port. */
   private async killServer(server: DevServer, gracePeriodMs: number, protectedPids: number[]): Promise<number[]> {
     const { os, logger } = this.deps;
-    const table = await snapshotProcessTable();
+    const table = await treeTable();
     const { killed, failed } = await server.job.kill(os, table, { gracePeriodMs, protectedPids });
     for (const f of failed) logger.error(`${server.project.name}: could not stop PID ${f.pid}: ${errorMessage(f.error)}`);
     for (const pid of server.daemonPids ?? []) {
@@ -492,7 +493,7 @@ export class DevServerManager implements vscode.Disposable {
       const recent = this.lastScan && Date.now() - this.lastScan.at < FULL_SCAN_MS ? this.lastScan.listeners : [];
       const cached = recent.filter((l) => l.port === port);
       const usable = cached.length > 0 && cached.every((l) => l.pids.length > 0 && l.pids.every((pid) => os.isProcessAlive(pid)));
-      const [listeners, table] = await Promise.all([usable ? cached : os.listListeners(port), snapshotProcessTable()]);
+      const [listeners, table] = await Promise.all([usable ? cached : os.listListeners(port), treeTable()]);
       const tree = this.treeOf(server, table);
       if (listeners.some((l) => l.pids.some((pid) => tree.has(pid)))) return;
       if (this.servers.get(server.project.id) !== server || server.phase) return;
@@ -622,6 +623,15 @@ export class DevServerManager implements vscode.Disposable {
     }, delay);
   }
 
+  /**
+   * The listeners of the poll's last full scan while a server is polled (at most a second behind the listening set,
+   * {@link FULL_SCAN_MS} behind the processes): the view's own poll takes it instead of scanning again.
+   */
+  recentListeners(): Listener[] | undefined {
+    if (!this.pollTimer && !this.polling) return undefined;
+    return this.lastScan && Date.now() - this.lastScan.at < FULL_SCAN_MS ? this.lastScan.listeners : undefined;
+  }
+
   /** Which ports each listening process holds: one full scan, repeated only when the listening set changed. */
   private async scanListeners(): Promise<Listener[]> {
     const listening = await this.deps.os.listeningPorts();
@@ -638,7 +648,8 @@ export class DevServerManager implements vscode.Disposable {
     if (live.length === 0) return;
     let changed = false;
     try {
-      const [table, listeners] = await Promise.all([snapshotProcessTable(), this.scanListeners()]);
+      // Only the servers' own trees are read (children files), not the whole process table: this runs every second.
+      const [table, listeners] = await Promise.all([treeTable(), this.scanListeners()]);
       for (const server of live) {
         if (server.job.observe(table)) {
           void this.handleJobEnd(server);

@@ -11,6 +11,7 @@
 import type * as vscode from 'vscode';
 import { readLinuxProcessInfo, type ProcessEntry, type ProcessTable } from '../../os/index';
 import { descendants } from '../../os/index';
+import { childEntries } from '../procTree';
 import type { KillOptions, PortOs } from '../../os/types';
 
 function isLive(entry: ProcessEntry | undefined): boolean {
@@ -94,7 +95,7 @@ export class TerminalJob {
    */
   observe(table: ProcessTable): boolean {
     if (this.shellPid === undefined || this.ended) return false;
-    const children = [...table.values()].filter((e) => e.ppid === this.shellPid && isLive(e));
+    const children = childEntries(table, this.shellPid).filter(isLive);
     for (const child of children) {
       if (this.members.has(child.pid)) continue;
       if (this.pgid !== undefined) {
@@ -137,7 +138,7 @@ export class TerminalJob {
    */
   async kill(os: PortOs, table: ProcessTable, options: KillOptions): Promise<{ killed: number[]; failed: { pid: number; error: unknown }[] }> {
     const roots = new Set<number>();
-    if (this.shellPid !== undefined) for (const e of table.values()) if (e.ppid === this.shellPid && isLive(e)) roots.add(e.pid);
+    if (this.shellPid !== undefined) for (const e of childEntries(table, this.shellPid)) if (isLive(e)) roots.add(e.pid);
     for (const pid of this.members) if (isLive(table.get(pid))) roots.add(pid);
     const list = [...roots];
     const results = await Promise.allSettled(list.map((pid) => os.killProcessTree(pid, options)));
