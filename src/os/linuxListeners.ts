@@ -45,26 +45,63 @@ export function readListenHead(file: string): string {
     throw err;
   }
   try {
-    let text = '';
-    let lineStart = 0;
-    let header = true;
+    const head = new ListenHead();
     for (;;) {
       const n = fs.readSync(fd, CHUNK, 0, CHUNK.length, null);
-      if (n === 0) return text;
-      text += CHUNK.toString('latin1', 0, n);
-      for (let end = text.indexOf('\n', lineStart); end !== -1; end = text.indexOf('\n', lineStart)) {
-        const line = text.slice(lineStart, end);
-        if (header) header = false;
-        else {
-          // `  0: 0100007F:0BB8 00000000:0000 0A ...`: the state is the fourth field.
-          const state = line.trim().split(/\s+/, 4)[3];
-          if (state !== '0A' && state !== '03') return text.slice(0, lineStart);
-        }
-        lineStart = end + 1;
-      }
+      const done = head.add(CHUNK, n);
+      if (done !== undefined) return done;
     }
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/**
+ * {@link readListenHead} through libuv's threadpool: the kernel's walk of its connection tables (milliseconds with
+ * thousands of sockets) happens off the caller's event loop.
+ */
+export async function readListenHeadAsync(file: string): Promise<string> {
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(file, 'r');
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') return '';
+    throw err;
+  }
+  try {
+    const head = new ListenHead();
+    const chunk = Buffer.allocUnsafe(CHUNK.length);
+    for (;;) {
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      const done = head.add(chunk, bytesRead);
+      if (done !== undefined) return done;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Collects the chunks of a /proc/net/tcp file until the first row that is not LISTEN (or a half-open request). */
+class ListenHead {
+  private text = '';
+  private lineStart = 0;
+  private header = true;
+
+  /** Adds `n` bytes of `chunk`; the head once it is complete (n = 0 is the end of the file), else undefined. */
+  add(chunk: Buffer, n: number): string | undefined {
+    if (n === 0) return this.text;
+    this.text += chunk.toString('latin1', 0, n);
+    for (let end = this.text.indexOf('\n', this.lineStart); end !== -1; end = this.text.indexOf('\n', this.lineStart)) {
+      const line = this.text.slice(this.lineStart, end);
+      if (this.header) this.header = false;
+      else {
+        // `  0: 0100007F:0BB8 00000000:0000 0A ...`: the state is the fourth field.
+        const state = line.trim().split(/\s+/, 4)[3];
+        if (state !== '0A' && state !== '03') return this.text.slice(0, this.lineStart);
+      }
+      this.lineStart = end + 1;
+    }
+    return undefined;
   }
 }
 
@@ -74,6 +111,12 @@ export function readListenRows(families: { v4: boolean; v6: boolean } = { v4: tr
     ...(families.v4 ? parseProcNetTcp(readListenHead('/proc/net/tcp'), LITTLE_ENDIAN) : []),
     ...(families.v6 ? parseProcNetTcp(readListenHead('/proc/net/tcp6'), LITTLE_ENDIAN) : []),
   ];
+}
+
+/** {@link readListenRows} with both files read off the event loop, at the same time. */
+export async function readListenRowsAsync(families: { v4: boolean; v6: boolean } = { v4: true, v6: true }): Promise<ProcNetListenRow[]> {
+  const [v4, v6] = await Promise.all([families.v4 ? readListenHeadAsync('/proc/net/tcp') : '', families.v6 ? readListenHeadAsync('/proc/net/tcp6') : '']);
+  return [...parseProcNetTcp(v4, LITTLE_ENDIAN), ...parseProcNetTcp(v6, LITTLE_ENDIAN)];
 }
 
 /**
@@ -478,8 +521,9 @@ export function linuxListeners(port?: number, options: { hintPids?: readonly num
  * @example
  * await linuxListenersAsync(); // every listener, as linuxListeners()
  */
-export async function linuxListenersAsync(port?: number, options: { hintPids?: readonly number[] } = {}): Promise<Listener[]> {
-  return (await runSliced(listenerSocketSteps(port, options))).listeners;
+export async function linuxListenersAsync(port?: number, options: SocketOptions = {}): Promise<Listener[]> {
+  const rows = await readListenRowsAsync(options.families);
+  return (await runSliced(listenerSocketSteps(port, options, rows))).listeners;
 }
 
 type SocketOptions = { hintPids?: readonly number[]; families?: { v4: boolean; v6: boolean } };
@@ -489,8 +533,8 @@ export function linuxListenerSockets(port?: number, options: SocketOptions = {})
   return runNow(listenerSocketSteps(port, options));
 }
 
-function* listenerSocketSteps(port: number | undefined, options: SocketOptions): Generator<void, { listeners: Listener[]; inodes: Set<number> }> {
-  const rows = readListenRows(options.families).filter((row) => port === undefined || row.port === port);
+function* listenerSocketSteps(port: number | undefined, options: SocketOptions, all?: ProcNetListenRow[]): Generator<void, { listeners: Listener[]; inodes: Set<number> }> {
+  const rows = (all ?? readListenRows(options.families)).filter((row) => port === undefined || row.port === port);
   yield;
   const holders = yield* inodeHolderSteps(
     new Set(rows.map((row) => row.inode)),
@@ -526,8 +570,8 @@ function* listenerSocketSteps(port: number | undefined, options: SocketOptions):
   return { listeners: [...byKey.values()], inodes: new Set(rows.map((row) => row.inode)) };
 }
 
-function* portPidSteps(port: number, families?: { v4: boolean; v6: boolean }): Generator<void, number[]> {
-  const rows = readListenRows(families).filter((row) => row.port === port);
+function* portPidSteps(port: number, families?: { v4: boolean; v6: boolean }, all?: ProcNetListenRow[]): Generator<void, number[]> {
+  const rows = (all ?? readListenRows(families)).filter((row) => row.port === port);
   yield;
   const holders = yield* inodeHolderSteps(new Set(rows.map((row) => row.inode)), new Set(rows.map((row) => row.uid)), []);
   return [...new Set([...holders.values()].flat())].sort((a, b) => a - b);
@@ -543,7 +587,10 @@ export function linuxPortPids(port: number, families?: { v4: boolean; v6: boolea
   return runNow(portPidSteps(port, families));
 }
 
-/** {@link linuxPortPids} in slices that give the event loop a turn every few milliseconds. */
-export function linuxPortPidsAsync(port: number, families?: { v4: boolean; v6: boolean }): Promise<number[]> {
-  return runSliced(portPidSteps(port, families));
+/**
+ * {@link linuxPortPids} in slices that give the event loop a turn every few milliseconds. `syncHead` reads the
+ * /proc/net heads on this thread: cheaper for a process's only call (the threadpool's start costs ~2 ms, measured).
+ */
+export async function linuxPortPidsAsync(port: number, families?: { v4: boolean; v6: boolean }, syncHead = false): Promise<number[]> {
+  return runSliced(portPidSteps(port, families, syncHead ? undefined : await readListenRowsAsync(families)));
 }

@@ -44,9 +44,12 @@ export async function findProcessesOnPort(port: number): Promise<number[]> {
   // first look-up: its first bind sets up libuv's TCP handles (10–30 ms measured on a loaded machine), more than
   // the walk of /proc/net/tcp6 the probe would save (~2 ms), which is what the CLI's one call pays.
   if (process.platform === 'linux' && procNetReadable()) {
-    const families = probeReady ? await familiesBound(port) : undefined;
+    // The same first call reads the /proc/net heads on this thread too (the threadpool's start costs ~2 ms);
+    // later calls read them off the event loop.
+    const first = !probeReady;
+    const families = first ? undefined : await familiesBound(port);
     probeReady = true;
-    return linuxPortPidsAsync(port, families);
+    return linuxPortPidsAsync(port, families, first);
   }
   const pids = new Set<number>();
   for (const listener of await listListeners(port)) for (const pid of listener.pids) pids.add(pid);
