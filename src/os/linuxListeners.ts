@@ -224,6 +224,9 @@ function byRecency(pids: number[]): number[] {
 /** How many of the newest processes are looked at before the rest: dev servers are usually recent. */
 const NEWEST_FIRST = 8;
 
+/** Added to the descriptor count of a process in another network namespace: it comes after every process of ours. */
+const OTHER_NET = 1e6;
+
 /** Yielded by the scan steps between units of work: "a good moment to give the event loop a turn". */
 const TICK = 0;
 
@@ -234,7 +237,8 @@ const TICK = 0;
  * descriptor and, without other knowledge, every process is as likely to be the owner, so the cheapest first
  * minimises the expected cost (a browser or an editor with thousands of descriptors comes last, a dev server with
  * a few dozen early). One stat of /proc/<pid>/fd per process gives both the owner's uid and the count; processes
- * with no descriptor (kernel threads, zombies) are skipped, and those with only stdio open come last.
+ * with no descriptor (kernel threads, zombies) are skipped, those in another network namespace come after the
+ * rest, and those with only stdio open last.
  * Yields {@link TICK} (not a PID) every few dozen stats, where a sliced caller may pause.
  */
 function* scanOrder(hintPids: readonly number[], socketUids: ReadonlySet<number>): Generator<number> {
@@ -263,6 +267,10 @@ function* scanOrder(hintPids: readonly number[], socketUids: ReadonlySet<number>
   }
   const sameUid: { pid: number; fds: number; age: number }[] = [];
   const rest: { pid: number; fds: number; age: number }[] = [];
+  // The sockets of /proc/net/tcp are this network namespace's: a process in another one (a browser's sandboxed
+  // renderer, a container) holds one only if it was handed over, so those come after the rest (never skipped).
+  // One readlink of /proc/<pid>/ns/net per candidate; unreadable counts as ours.
+  const ourNet = tryRead(() => fs.readlinkSync('/proc/self/ns/net'));
   for (let age = 0; age < all.length; age++) {
     if (age % 32 === 31) yield TICK;
     const pid = all[age];
@@ -270,7 +278,12 @@ function* scanOrder(hintPids: readonly number[], socketUids: ReadonlySet<number>
     const st = statOf(pid);
     if (st === undefined) continue; // gone already, or no fd table to read
     if (counts && st.size === 0) continue;
-    (socketUids.has(st.uid) ? sameUid : rest).push({ pid, fds: counts ? st.size : 0, age });
+    let fds = counts ? st.size : 0;
+    if (ourNet !== undefined && (!counts || fds > 3)) {
+      const net = tryRead(() => fs.readlinkSync(`/proc/${pid}/ns/net`));
+      if (net !== undefined && net !== ourNet) fds += OTHER_NET;
+    }
+    (socketUids.has(st.uid) ? sameUid : rest).push({ pid, fds, age });
   }
   // Only stdin, stdout and stderr open (a `sleep`, an idle shell): it holds a listening socket only when one was
   // handed to it as stdio (inetd style), which is rare, so those come after every process with more open.
