@@ -3,7 +3,9 @@
  * the state folder speeds a fresh process up without ever giving a wrong answer. Real listeners, real processes.
  */
 import * as assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { findProcessesOnPort, listListeners, snapshotProcessTable } from '../../src/os';
@@ -147,5 +149,29 @@ describe('os listeners: sliced async look-ups and the remembered holders (Linux 
     process.env.DEV_PORTS_HOME = missing;
     assert.deepEqual(await findProcessesOnPort(port), [pid]);
     assert.equal(fs.existsSync(missing), false);
+  });
+
+  it('still finds a holder that lives in another network namespace (it is only looked at later)', async function () {
+    if (spawnSync('unshare', ['-n', 'true']).status !== 0) this.skip(); // needs unshare and the right to use it
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
+    // `unshare -n` execs sleep in place (same PID) in a new network namespace, the listening socket as its fd 3.
+    const holder = spawn('unshare', ['-n', 'sleep', '30'], { stdio: ['ignore', 'ignore', 'ignore', fd] });
+    spawned.track(holder.pid!);
+    try {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const deadline = Date.now() + 5000;
+      while (fs.readlinkSync(`/proc/${holder.pid}/ns/net`) === fs.readlinkSync('/proc/self/ns/net') && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.notEqual(fs.readlinkSync(`/proc/${holder.pid}/ns/net`), fs.readlinkSync('/proc/self/ns/net'));
+      assert.deepEqual(await findProcessesOnPort(port), [holder.pid]);
+      forgetLastScan();
+      assert.deepEqual(linuxPortPids(port), [holder.pid]);
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 });
