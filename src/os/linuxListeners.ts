@@ -312,6 +312,14 @@ let memoryLoaded = false;
 /** Whether {@link lastSeen} changed since it was last read from or written to the file. */
 let memoryDirty = false;
 
+/**
+ * Sockets a whole scan did not find a holder of (held by a process this one cannot see: another PID namespace, or
+ * another user's when not root), with the time of that scan. Only the listing of every port (the view's poll)
+ * trusts it, for {@link UNFOUND_TTL_MS}: without it, one such socket on the machine makes every poll a full scan.
+ */
+const unfound = new Map<number, number>();
+const UNFOUND_TTL_MS = 15_000;
+
 function remember(inode: number, pid: number, fd: string): void {
   if (lastSeen.size >= LAST_SEEN_MAX) lastSeen.clear();
   lastSeen.delete(inode); // re-inserted last: the file keeps the most recent
@@ -322,6 +330,7 @@ function remember(inode: number, pid: number, fd: string): void {
 /** Forgets what earlier scans learned in this process (tests and benchmarks of a cold look-up); the file stays. */
 export function forgetLastScan(): void {
   lastSeen.clear();
+  unfound.clear();
   memoryLoaded = false;
   memoryDirty = false;
 }
@@ -419,7 +428,12 @@ function addHolder(holders: Map<number, number[]>, inode: number, pid: number): 
  * The steps of {@link findInodeHolders}: yields between units of work (a process's fd table, a few dozen stats),
  * returns the holders. Run to the end at once ({@link runNow}) or in slices ({@link runSliced}).
  */
-function* inodeHolderSteps(inodes: ReadonlySet<number>, socketUids: ReadonlySet<number>, hintPids: readonly number[]): Generator<void, Map<number, number[]>> {
+function* inodeHolderSteps(
+  inodes: ReadonlySet<number>,
+  socketUids: ReadonlySet<number>,
+  hintPids: readonly number[],
+  unfoundTtlMs = 0,
+): Generator<void, Map<number, number[]>> {
   const holders = new Map<number, number[]>();
   if (inodes.size === 0) return holders;
   const check = (inode: number) => {
@@ -437,7 +451,11 @@ function* inodeHolderSteps(inodes: ReadonlySet<number>, socketUids: ReadonlySet<
     loadMemory();
     for (const inode of inodes) if (!holders.has(inode)) check(inode);
   }
-  if (holders.size < inodes.size) {
+  const now = Date.now();
+  const missing = () => [...inodes].filter((inode) => !holders.has(inode));
+  const recentlyUnfound = (inode: number) => now - (unfound.get(inode) ?? -Infinity) < unfoundTtlMs;
+  if (holders.size < inodes.size && !missing().every(recentlyUnfound)) {
+    let complete = true;
     for (const pid of scanOrder(hintPids, socketUids)) {
       if (pid === TICK) {
         yield;
@@ -466,8 +484,15 @@ function* inodeHolderSteps(inodes: ReadonlySet<number>, socketUids: ReadonlySet<
         addHolder(holders, inode, pid);
         found = true;
       }
-      if (found && holders.size === inodes.size) break;
+      if (found && holders.size === inodes.size) {
+        complete = false;
+        break;
+      }
       yield;
+    }
+    if (complete) {
+      if (unfound.size >= LAST_SEEN_MAX) unfound.clear();
+      for (const inode of missing()) unfound.set(inode, now);
     }
   }
   saveMemory();
@@ -549,10 +574,13 @@ export function linuxListenerSockets(port?: number, options: SocketOptions = {})
 function* listenerSocketSteps(port: number | undefined, options: SocketOptions, all?: ProcNetListenRow[]): Generator<void, { listeners: Listener[]; inodes: Set<number> }> {
   const rows = (all ?? readListenRows(options.families)).filter((row) => port === undefined || row.port === port);
   yield;
+  // Listing every port (the view's poll): a socket whose holder a whole scan could not see is not searched again
+  // for a while (it is still reported, with empty pids). A look-up of one port always searches.
   const holders = yield* inodeHolderSteps(
     new Set(rows.map((row) => row.inode)),
     new Set(rows.map((row) => row.uid)),
     options.hintPids ?? [],
+    port === undefined ? UNFOUND_TTL_MS : 0,
   );
   const infoCache = new Map<number, ProcessInfo | undefined>();
   const byKey = new Map<string, Listener>();
