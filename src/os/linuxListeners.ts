@@ -232,7 +232,7 @@ const TICK = 0;
 
 /**
  * Scan order, produced lazily (a look-up that ends early pays only for what it looked at): hinted PIDs; then the
- * few newest processes (dev servers are usually recent; see {@link byRecency}); then every other process of a socket uid,
+ * few newest processes of this network namespace (dev servers are usually recent; see {@link byRecency}); then every other process of a socket uid,
  * then the rest, each by ascending descriptor count. The cost of looking at a process is one readlink per
  * descriptor and, without other knowledge, every process is as likely to be the owner, so the cheapest first
  * minimises the expected cost (a browser or an editor with thousands of descriptors comes last, a dev server with
@@ -255,22 +255,27 @@ function* scanOrder(hintPids: readonly number[], socketUids: ReadonlySet<number>
     if (!stats.has(pid)) stats.set(pid, tryRead(() => fs.statSync(`/proc/${pid}/fd`)));
     return stats.get(pid);
   };
+  // The sockets of /proc/net/tcp are this network namespace's: a process in another one (a browser's sandboxed
+  // renderer, a container) holds one only if it was handed over, so those come after the rest (never skipped).
+  // One readlink of /proc/<pid>/ns/net per candidate; unreadable counts as ours.
+  const ourNet = tryRead(() => fs.readlinkSync('/proc/self/ns/net'));
+  const otherNet = (pid: number) => {
+    if (ourNet === undefined) return false;
+    const net = tryRead(() => fs.readlinkSync(`/proc/${pid}/ns/net`));
+    return net !== undefined && net !== ourNet;
+  };
   let newest = 0;
   for (const pid of all) {
     if (newest >= NEWEST_FIRST) break;
     if (done.has(pid)) continue;
     const st = statOf(pid);
-    if (st === undefined || !socketUids.has(st.uid) || (counts && st.size === 0)) continue;
+    if (st === undefined || !socketUids.has(st.uid) || (counts && st.size === 0) || otherNet(pid)) continue;
     newest++;
     done.add(pid);
     yield pid;
   }
   const sameUid: { pid: number; fds: number; age: number }[] = [];
   const rest: { pid: number; fds: number; age: number }[] = [];
-  // The sockets of /proc/net/tcp are this network namespace's: a process in another one (a browser's sandboxed
-  // renderer, a container) holds one only if it was handed over, so those come after the rest (never skipped).
-  // One readlink of /proc/<pid>/ns/net per candidate; unreadable counts as ours.
-  const ourNet = tryRead(() => fs.readlinkSync('/proc/self/ns/net'));
   for (let age = 0; age < all.length; age++) {
     if (age % 32 === 31) yield TICK;
     const pid = all[age];
@@ -279,10 +284,7 @@ function* scanOrder(hintPids: readonly number[], socketUids: ReadonlySet<number>
     if (st === undefined) continue; // gone already, or no fd table to read
     if (counts && st.size === 0) continue;
     let fds = counts ? st.size : 0;
-    if (ourNet !== undefined && (!counts || fds > 3)) {
-      const net = tryRead(() => fs.readlinkSync(`/proc/${pid}/ns/net`));
-      if (net !== undefined && net !== ourNet) fds += OTHER_NET;
-    }
+    if ((!counts || fds > 3) && otherNet(pid)) fds += OTHER_NET;
     (socketUids.has(st.uid) ? sameUid : rest).push({ pid, fds, age });
   }
   // Only stdin, stdout and stderr open (a `sleep`, an idle shell): it holds a listening socket only when one was
