@@ -8,14 +8,18 @@
  * the first holder found; the killer re-checks the port after its kill and goes again if someone still holds it.
  *
  * Sync fs calls on purpose: thousands of tiny /proc syscalls are far faster back to back than through libuv's
- * threadpool.
+ * threadpool. The async entry points ({@link linuxListenersAsync}, {@link linuxPortPidsAsync}) run the same steps in
+ * slices of a few milliseconds with a `setImmediate` between them, so an editor's event loop is never held for long.
+ *
+ * What a scan learned (socket inode → holder PID and descriptor) is kept in memory and in a small file in the
+ * per-user state folder, so the next process starts warm; every entry is confirmed by one readlink before use.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { errorCode } from './errors';
 import { parseProcNetTcp, type ProcNetListenRow } from './procNet';
-import { readProcStat } from './processTable';
+import { readProcStat, runNow, runSliced } from './processTable';
 import type { Listener, ProcessInfo } from './types';
 
 const LITTLE_ENDIAN = os.endianness() === 'LE';
@@ -41,26 +45,63 @@ export function readListenHead(file: string): string {
     throw err;
   }
   try {
-    let text = '';
-    let lineStart = 0;
-    let header = true;
+    const head = new ListenHead();
     for (;;) {
       const n = fs.readSync(fd, CHUNK, 0, CHUNK.length, null);
-      if (n === 0) return text;
-      text += CHUNK.toString('latin1', 0, n);
-      for (let end = text.indexOf('\n', lineStart); end !== -1; end = text.indexOf('\n', lineStart)) {
-        const line = text.slice(lineStart, end);
-        if (header) header = false;
-        else {
-          // `  0: 0100007F:0BB8 00000000:0000 0A ...`: the state is the fourth field.
-          const state = line.trim().split(/\s+/, 4)[3];
-          if (state !== '0A' && state !== '03') return text.slice(0, lineStart);
-        }
-        lineStart = end + 1;
-      }
+      const done = head.add(CHUNK, n);
+      if (done !== undefined) return done;
     }
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/**
+ * {@link readListenHead} through libuv's threadpool: the kernel's walk of its connection tables (milliseconds with
+ * thousands of sockets) happens off the caller's event loop.
+ */
+export async function readListenHeadAsync(file: string): Promise<string> {
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(file, 'r');
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') return '';
+    throw err;
+  }
+  try {
+    const head = new ListenHead();
+    const chunk = Buffer.allocUnsafe(CHUNK.length);
+    for (;;) {
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      const done = head.add(chunk, bytesRead);
+      if (done !== undefined) return done;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Collects the chunks of a /proc/net/tcp file until the first row that is not LISTEN (or a half-open request). */
+class ListenHead {
+  private text = '';
+  private lineStart = 0;
+  private header = true;
+
+  /** Adds `n` bytes of `chunk`; the head once it is complete (n = 0 is the end of the file), else undefined. */
+  add(chunk: Buffer, n: number): string | undefined {
+    if (n === 0) return this.text;
+    this.text += chunk.toString('latin1', 0, n);
+    for (let end = this.text.indexOf('\n', this.lineStart); end !== -1; end = this.text.indexOf('\n', this.lineStart)) {
+      const line = this.text.slice(this.lineStart, end);
+      if (this.header) this.header = false;
+      else {
+        // `  0: 0100007F:0BB8 00000000:0000 0A ...`: the state is the fourth field.
+        const state = line.trim().split(/\s+/, 4)[3];
+        if (state !== '0A' && state !== '03') return this.text.slice(0, this.lineStart);
+      }
+      this.lineStart = end + 1;
+    }
+    return undefined;
   }
 }
 
@@ -70,6 +111,12 @@ export function readListenRows(families: { v4: boolean; v6: boolean } = { v4: tr
     ...(families.v4 ? parseProcNetTcp(readListenHead('/proc/net/tcp'), LITTLE_ENDIAN) : []),
     ...(families.v6 ? parseProcNetTcp(readListenHead('/proc/net/tcp6'), LITTLE_ENDIAN) : []),
   ];
+}
+
+/** {@link readListenRows} with both files read off the event loop, at the same time. */
+export async function readListenRowsAsync(families: { v4: boolean; v6: boolean } = { v4: true, v6: true }): Promise<ProcNetListenRow[]> {
+  const [v4, v6] = await Promise.all([families.v4 ? readListenHeadAsync('/proc/net/tcp') : '', families.v6 ? readListenHeadAsync('/proc/net/tcp6') : '']);
+  return [...parseProcNetTcp(v4, LITTLE_ENDIAN), ...parseProcNetTcp(v6, LITTLE_ENDIAN)];
 }
 
 /**
@@ -177,14 +224,22 @@ function byRecency(pids: number[]): number[] {
 /** How many of the newest processes are looked at before the rest: dev servers are usually recent. */
 const NEWEST_FIRST = 8;
 
+/** Added to the descriptor count of a process in another network namespace: it comes after every process of ours. */
+const OTHER_NET = 1e6;
+
+/** Yielded by the scan steps between units of work: "a good moment to give the event loop a turn". */
+const TICK = 0;
+
 /**
  * Scan order, produced lazily (a look-up that ends early pays only for what it looked at): hinted PIDs; then the
- * few newest processes (dev servers are usually recent; see {@link byRecency}); then every other process of a socket uid,
+ * few newest processes of this network namespace (dev servers are usually recent; see {@link byRecency}); then every other process of a socket uid,
  * then the rest, each by ascending descriptor count. The cost of looking at a process is one readlink per
  * descriptor and, without other knowledge, every process is as likely to be the owner, so the cheapest first
  * minimises the expected cost (a browser or an editor with thousands of descriptors comes last, a dev server with
  * a few dozen early). One stat of /proc/<pid>/fd per process gives both the owner's uid and the count; processes
- * with no descriptor (kernel threads, zombies) are skipped, and those with only stdio open come last.
+ * with no descriptor (kernel threads, zombies) are skipped, those in another network namespace come after the
+ * rest, and those with only stdio open last.
+ * Yields {@link TICK} (not a PID) every few dozen stats, where a sliced caller may pause.
  */
 function* scanOrder(hintPids: readonly number[], socketUids: ReadonlySet<number>): Generator<number> {
   const counts = fdCountsWork();
@@ -200,25 +255,38 @@ function* scanOrder(hintPids: readonly number[], socketUids: ReadonlySet<number>
     if (!stats.has(pid)) stats.set(pid, tryRead(() => fs.statSync(`/proc/${pid}/fd`)));
     return stats.get(pid);
   };
+  // The sockets of /proc/net/tcp are this network namespace's: a process in another one (a browser's sandboxed
+  // renderer, a container) holds one only if it was handed over, so those come after the rest (never skipped).
+  // One readlink of /proc/<pid>/ns/net per candidate; unreadable counts as ours.
+  const ourNet = tryRead(() => fs.readlinkSync('/proc/self/ns/net'));
+  const otherNet = (pid: number) => {
+    if (ourNet === undefined) return false;
+    const net = tryRead(() => fs.readlinkSync(`/proc/${pid}/ns/net`));
+    return net !== undefined && net !== ourNet;
+  };
   let newest = 0;
   for (const pid of all) {
     if (newest >= NEWEST_FIRST) break;
     if (done.has(pid)) continue;
     const st = statOf(pid);
-    if (st === undefined || !socketUids.has(st.uid) || (counts && st.size === 0)) continue;
+    if (st === undefined || !socketUids.has(st.uid) || (counts && st.size === 0) || otherNet(pid)) continue;
     newest++;
     done.add(pid);
     yield pid;
   }
   const sameUid: { pid: number; fds: number; age: number }[] = [];
   const rest: { pid: number; fds: number; age: number }[] = [];
-  all.forEach((pid, age) => {
-    if (done.has(pid)) return;
+  for (let age = 0; age < all.length; age++) {
+    if (age % 32 === 31) yield TICK;
+    const pid = all[age];
+    if (done.has(pid)) continue;
     const st = statOf(pid);
-    if (st === undefined) return; // gone already, or no fd table to read
-    if (counts && st.size === 0) return;
-    (socketUids.has(st.uid) ? sameUid : rest).push({ pid, fds: counts ? st.size : 0, age });
-  });
+    if (st === undefined) continue; // gone already, or no fd table to read
+    if (counts && st.size === 0) continue;
+    let fds = counts ? st.size : 0;
+    if ((!counts || fds > 3) && otherNet(pid)) fds += OTHER_NET;
+    (socketUids.has(st.uid) ? sameUid : rest).push({ pid, fds, age });
+  }
   // Only stdin, stdout and stderr open (a `sleep`, an idle shell): it holds a listening socket only when one was
   // handed to it as stdio (inetd style), which is rare, so those come after every process with more open.
   const rank = (fds: number) => (fds <= 3 ? 1e9 + fds : fds);
@@ -233,68 +301,219 @@ function* scanOrder(hintPids: readonly number[], socketUids: ReadonlySet<number>
  * What the last scans learned: socket inode → the PID and descriptor that held it. Checking one entry is one
  * readlink (does /proc/<pid>/fd/<fd> still read `socket:[<inode>]`?), so a repeated look-up of the same listeners
  * (the view's poll) costs a few syscalls instead of a scan. Bounded: cleared when it grows past a few thousand.
+ * Kept across processes in {@link MEMORY_FILE} (see {@link loadMemory}): a CLI call after any earlier look-up
+ * starts warm. An entry is only ever a place to look first; a wrong one (stale, or planted in the file) fails its
+ * readlink and is dropped, so it can cost a syscall but never give a wrong answer.
  */
 const lastSeen = new Map<number, { pid: number; fd: string }>();
 const LAST_SEEN_MAX = 4096;
+/** Entries kept in the file: the most recently learned. */
+const MEMORY_FILE_MAX = 512;
+const MEMORY_FILE = 'socket-holders.json';
+let memoryLoaded = false;
+/** Whether {@link lastSeen} changed since it was last read from or written to the file. */
+let memoryDirty = false;
+
+/**
+ * Sockets a whole scan did not find a holder of (held by a process this one cannot see: another PID namespace, or
+ * another user's when not root), with the time of that scan. Only the listing of every port (the view's poll)
+ * trusts it, for {@link UNFOUND_TTL_MS}: without it, one such socket on the machine makes every poll a full scan.
+ */
+const unfound = new Map<number, number>();
+const UNFOUND_TTL_MS = 15_000;
 
 function remember(inode: number, pid: number, fd: string): void {
   if (lastSeen.size >= LAST_SEEN_MAX) lastSeen.clear();
+  lastSeen.delete(inode); // re-inserted last: the file keeps the most recent
   lastSeen.set(inode, { pid, fd });
+  memoryDirty = true;
 }
 
-/** Forgets what earlier scans learned (tests and benchmarks of a cold look-up). */
+/** Forgets what earlier scans learned in this process (tests and benchmarks of a cold look-up); the file stays. */
 export function forgetLastScan(): void {
   lastSeen.clear();
+  unfound.clear();
+  memoryLoaded = false;
+  memoryDirty = false;
+}
+
+/**
+ * What is remembered now (inode → PID and descriptor), after reading the state folder's file if this process has
+ * not yet: for tests and diagnostics; nothing here is trusted before its readlink check.
+ */
+export function rememberedSockets(): Map<number, { pid: number; fd: string }> {
+  loadMemory();
+  return new Map([...lastSeen].map(([inode, e]) => [inode, { ...e }]));
+}
+
+/**
+ * The per-user state folder, computed as the core's ledger does (`DEV_PORTS_HOME`, else `$XDG_STATE_HOME/dev-ports`,
+ * else `~/.local/state/dev-ports`); the OS layer does not import the core. Linux only (this file's platform).
+ */
+export function stateHome(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.DEV_PORTS_HOME) return path.resolve(env.DEV_PORTS_HOME);
+  if (env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME)) return path.join(env.XDG_STATE_HOME, 'dev-ports');
+  return path.join(os.homedir(), '.local', 'state', 'dev-ports');
+}
+
+const DIGITS = /^[1-9]\d{0,9}$/;
+
+/**
+ * Adds the file's entries to {@link lastSeen} (once per process). The file is ignored unless it is a regular file
+ * (not a symbolic link: opened with O_NOFOLLOW) owned by this user, not writable by others, small, and well formed;
+ * each entry must be three decimal numbers, so the readlink that checks it can only ever read /proc/<pid>/fd/<n>.
+ */
+function loadMemory(): void {
+  if (memoryLoaded) return;
+  memoryLoaded = true;
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(path.join(stateHome(), MEMORY_FILE), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0 || st.size > 64 * 1024) return;
+    const buf = Buffer.allocUnsafe(st.size);
+    const n = fs.readSync(fd, buf, 0, st.size, 0);
+    const data = JSON.parse(buf.toString('utf8', 0, n)) as unknown;
+    if (!data || typeof data !== 'object' || (data as { v?: unknown }).v !== 1) return;
+    const entries = (data as { holders?: unknown }).holders;
+    if (!Array.isArray(entries)) return;
+    for (const entry of entries.slice(-MEMORY_FILE_MAX)) {
+      if (!Array.isArray(entry) || entry.length !== 3) continue;
+      const [inode, pid, desc] = entry.map(String);
+      if (!DIGITS.test(inode) || !DIGITS.test(pid) || !(desc === '0' || DIGITS.test(desc))) continue;
+      if (!lastSeen.has(Number(inode))) lastSeen.set(Number(inode), { pid: Number(pid), fd: desc });
+    }
+  } catch {
+    // Missing, unreadable, a symbolic link, corrupt: look-ups start cold, as without the file.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/**
+ * Writes {@link lastSeen} to the file when it changed: a temp file (mode 0600, O_EXCL) renamed over it, so a reader
+ * sees the old or the new file, never half of one. Only into an existing folder of this user (a look-up never
+ * creates the state folder); any failure leaves the file as it was.
+ */
+function saveMemory(): void {
+  if (!memoryDirty) return;
+  memoryDirty = false;
+  const home = stateHome();
+  let tmp: string | undefined;
+  try {
+    const dir = fs.lstatSync(home);
+    if (!dir.isDirectory() || dir.uid !== process.getuid?.()) return;
+    const holders = [...lastSeen].slice(-MEMORY_FILE_MAX).map(([inode, e]) => [inode, e.pid, Number(e.fd)]);
+    tmp = path.join(home, `.${MEMORY_FILE}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    try {
+      fs.writeSync(fd, JSON.stringify({ v: 1, holders }));
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, path.join(home, MEMORY_FILE));
+    tmp = undefined;
+  } catch {
+    // A read-only or foreign folder: the next process starts cold, nothing else changes.
+  } finally {
+    if (tmp !== undefined) tryRead(() => fs.unlinkSync(tmp as string));
+  }
+}
+
+function addHolder(holders: Map<number, number[]>, inode: number, pid: number): void {
+  const list = holders.get(inode);
+  if (!list) holders.set(inode, [pid]);
+  else if (!list.includes(pid)) list.push(pid);
+}
+
+/**
+ * The steps of {@link findInodeHolders}: yields between units of work (a process's fd table, a few dozen stats),
+ * returns the holders. Run to the end at once ({@link runNow}) or in slices ({@link runSliced}).
+ */
+function* inodeHolderSteps(
+  inodes: ReadonlySet<number>,
+  socketUids: ReadonlySet<number>,
+  hintPids: readonly number[],
+  unfoundTtlMs = 0,
+): Generator<void, Map<number, number[]>> {
+  const holders = new Map<number, number[]>();
+  if (inodes.size === 0) return holders;
+  const check = (inode: number) => {
+    const seen = lastSeen.get(inode);
+    if (!seen) return;
+    const link = tryRead(() => fs.readlinkSync(`/proc/${seen.pid}/fd/${seen.fd}`));
+    if (link === `socket:[${inode}]`) addHolder(holders, inode, seen.pid);
+    else {
+      lastSeen.delete(inode);
+      memoryDirty = true;
+    }
+  };
+  for (const inode of inodes) check(inode);
+  if (holders.size < inodes.size && !memoryLoaded) {
+    loadMemory();
+    for (const inode of inodes) if (!holders.has(inode)) check(inode);
+  }
+  const now = Date.now();
+  const missing = () => [...inodes].filter((inode) => !holders.has(inode));
+  const recentlyUnfound = (inode: number) => now - (unfound.get(inode) ?? -Infinity) < unfoundTtlMs;
+  if (holders.size < inodes.size && !missing().every(recentlyUnfound)) {
+    let complete = true;
+    for (const pid of scanOrder(hintPids, socketUids)) {
+      if (pid === TICK) {
+        yield;
+        continue;
+      }
+      let fds: string[];
+      try {
+        fds = fs.readdirSync(`/proc/${pid}/fd`);
+      } catch (err) {
+        const code = errorCode(err);
+        if (code === 'ENOENT' || code === 'ESRCH' || code === 'EACCES' || code === 'EPERM') continue;
+        throw err;
+      }
+      let found = false;
+      for (const fd of fds) {
+        let link: string;
+        try {
+          link = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+        } catch {
+          continue; // fd closed (or process gone) between readdir and readlink
+        }
+        if (!link.startsWith('socket:[')) continue;
+        const inode = Number(link.slice(8, -1));
+        if (!inodes.has(inode)) continue;
+        remember(inode, pid, fd);
+        addHolder(holders, inode, pid);
+        found = true;
+      }
+      if (found && holders.size === inodes.size) {
+        complete = false;
+        break;
+      }
+      yield;
+    }
+    if (complete) {
+      if (unfound.size >= LAST_SEEN_MAX) unfound.clear();
+      for (const inode of missing()) unfound.set(inode, now);
+    }
+  }
+  saveMemory();
+  return holders;
 }
 
 /**
  * Maps socket inodes to the PIDs holding them, stopping as soon as every inode has at least one holder. Holders
- * remembered from the last scan are checked first (one readlink each). Processes that exit mid-scan and fd
- * tables we may not read (another user's process when not root) are skipped.
+ * remembered from the last scan (in this process, else from the state folder's file) are checked first (one
+ * readlink each). Processes that exit mid-scan and fd tables we may not read (another user's process when not
+ * root) are skipped.
  */
 export function findInodeHolders(inodes: ReadonlySet<number>, socketUids: ReadonlySet<number>, hintPids: readonly number[] = []): Map<number, number[]> {
-  const holders = new Map<number, number[]>();
-  if (inodes.size === 0) return holders;
-  for (const inode of inodes) {
-    const seen = lastSeen.get(inode);
-    if (!seen) continue;
-    const link = tryRead(() => fs.readlinkSync(`/proc/${seen.pid}/fd/${seen.fd}`));
-    if (link === `socket:[${inode}]`) {
-      const list = holders.get(inode);
-      if (!list) holders.set(inode, [seen.pid]);
-      else if (!list.includes(seen.pid)) list.push(seen.pid);
-    } else lastSeen.delete(inode);
-  }
-  if (holders.size === inodes.size) return holders;
-  for (const pid of scanOrder(hintPids, socketUids)) {
-    let fds: string[];
-    try {
-      fds = fs.readdirSync(`/proc/${pid}/fd`);
-    } catch (err) {
-      const code = errorCode(err);
-      if (code === 'ENOENT' || code === 'ESRCH' || code === 'EACCES' || code === 'EPERM') continue;
-      throw err;
-    }
-    let found = false;
-    for (const fd of fds) {
-      let link: string;
-      try {
-        link = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
-      } catch {
-        continue; // fd closed (or process gone) between readdir and readlink
-      }
-      if (!link.startsWith('socket:[')) continue;
-      const inode = Number(link.slice(8, -1));
-      if (!inodes.has(inode)) continue;
-      remember(inode, pid, fd);
-      const list = holders.get(inode);
-      if (!list) holders.set(inode, [pid]);
-      else if (!list.includes(pid)) list.push(pid);
-      found = true;
-    }
-    if (found && holders.size === inodes.size) break;
-  }
-  return holders;
+  return runNow(inodeHolderSteps(inodes, socketUids, hintPids));
+}
+
+/** {@link findInodeHolders} in slices that give the event loop a turn every few milliseconds. */
+export function findInodeHoldersAsync(inodes: ReadonlySet<number>, socketUids: ReadonlySet<number>, hintPids: readonly number[] = []): Promise<Map<number, number[]>> {
+  return runSliced(inodeHolderSteps(inodes, socketUids, hintPids));
 }
 
 /**
@@ -335,16 +554,35 @@ export function linuxListeners(port?: number, options: { hintPids?: readonly num
   return linuxListenerSockets(port, options).listeners;
 }
 
+/**
+ * {@link linuxListeners} in slices that give the event loop a turn every few milliseconds (what an editor's poll
+ * calls): the same answer, never one long synchronous stretch.
+ *
+ * @example
+ * await linuxListenersAsync(); // every listener, as linuxListeners()
+ */
+export async function linuxListenersAsync(port?: number, options: SocketOptions = {}): Promise<Listener[]> {
+  const rows = await readListenRowsAsync(options.families);
+  return (await runSliced(listenerSocketSteps(port, options, rows))).listeners;
+}
+
+type SocketOptions = { hintPids?: readonly number[]; families?: { v4: boolean; v6: boolean } };
+
 /** {@link linuxListeners}, with the socket inodes of the rows (the killer looks for their other holders). */
-export function linuxListenerSockets(
-  port?: number,
-  options: { hintPids?: readonly number[]; families?: { v4: boolean; v6: boolean } } = {},
-): { listeners: Listener[]; inodes: Set<number> } {
-  const rows = readListenRows(options.families).filter((row) => port === undefined || row.port === port);
-  const holders = findInodeHolders(
+export function linuxListenerSockets(port?: number, options: SocketOptions = {}): { listeners: Listener[]; inodes: Set<number> } {
+  return runNow(listenerSocketSteps(port, options));
+}
+
+function* listenerSocketSteps(port: number | undefined, options: SocketOptions, all?: ProcNetListenRow[]): Generator<void, { listeners: Listener[]; inodes: Set<number> }> {
+  const rows = (all ?? readListenRows(options.families)).filter((row) => port === undefined || row.port === port);
+  yield;
+  // Listing every port (the view's poll): a socket whose holder a whole scan could not see is not searched again
+  // for a while (it is still reported, with empty pids). A look-up of one port always searches.
+  const holders = yield* inodeHolderSteps(
     new Set(rows.map((row) => row.inode)),
     new Set(rows.map((row) => row.uid)),
-    options.hintPids,
+    options.hintPids ?? [],
+    port === undefined ? UNFOUND_TTL_MS : 0,
   );
   const infoCache = new Map<number, ProcessInfo | undefined>();
   const byKey = new Map<string, Listener>();
@@ -357,7 +595,10 @@ export function linuxListenerSockets(
     }
     for (const pid of holders.get(row.inode) ?? []) {
       if (listener.pids.includes(pid)) continue;
-      if (!infoCache.has(pid)) infoCache.set(pid, readLinuxProcessInfo(pid));
+      if (!infoCache.has(pid)) {
+        infoCache.set(pid, readLinuxProcessInfo(pid));
+        yield;
+      }
       const info = infoCache.get(pid);
       // A process that exited between the fd scan and now no longer holds the socket.
       if (!info) continue;
@@ -372,6 +613,13 @@ export function linuxListenerSockets(
   return { listeners: [...byKey.values()], inodes: new Set(rows.map((row) => row.inode)) };
 }
 
+function* portPidSteps(port: number, families?: { v4: boolean; v6: boolean }, all?: ProcNetListenRow[]): Generator<void, number[]> {
+  const rows = (all ?? readListenRows(families)).filter((row) => row.port === port);
+  yield;
+  const holders = yield* inodeHolderSteps(new Set(rows.map((row) => row.inode)), new Set(rows.map((row) => row.uid)), []);
+  return [...new Set([...holders.values()].flat())].sort((a, b) => a - b);
+}
+
 /**
  * PIDs listening on `port`, sorted: {@link linuxListeners} without reading each holder's command line and cwd.
  *
@@ -379,7 +627,13 @@ export function linuxListenerSockets(
  * linuxPortPids(3000); // [4321]
  */
 export function linuxPortPids(port: number, families?: { v4: boolean; v6: boolean }): number[] {
-  const rows = readListenRows(families).filter((row) => row.port === port);
-  const holders = findInodeHolders(new Set(rows.map((row) => row.inode)), new Set(rows.map((row) => row.uid)));
-  return [...new Set([...holders.values()].flat())].sort((a, b) => a - b);
+  return runNow(portPidSteps(port, families));
+}
+
+/**
+ * {@link linuxPortPids} in slices that give the event loop a turn every few milliseconds. `syncHead` reads the
+ * /proc/net heads on this thread: cheaper for a process's only call (the threadpool's start costs ~2 ms, measured).
+ */
+export async function linuxPortPidsAsync(port: number, families?: { v4: boolean; v6: boolean }, syncHead = false): Promise<number[]> {
+  return runSliced(portPidSteps(port, families, syncHead ? undefined : await readListenRowsAsync(families)));
 }

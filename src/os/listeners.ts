@@ -2,7 +2,7 @@
  * Platform dispatch for "who listens": /proc on Linux, lsof on macOS and the BSDs, netstat + CIM on Windows.
  */
 import { darwinListeners, darwinListeningPorts } from './darwinListeners';
-import { linuxListeners, linuxListeningPorts, linuxPortPids } from './linuxListeners';
+import { linuxListenersAsync, linuxListeningPorts, linuxPortPidsAsync } from './linuxListeners';
 import { linuxToolListeners, procNetReadable } from './linuxToolListeners';
 import { familiesBound } from './portCheck';
 import { assertPort } from './validate';
@@ -16,6 +16,7 @@ function compareAddresses(a: string, b: string): number {
 /**
  * Listening TCP sockets of one port, or of every port, grouped by (port, address), sorted by port then address.
  * A listener whose processes cannot be read (another user's) has empty `pids` and, on Linux, its `ownerUid`.
+ * On Linux the /proc walk runs in slices of a few milliseconds, so a caller's event loop is never held for long.
  *
  * @example
  * for (const l of await listListeners(3000)) console.log(l.address, l.pids, l.processes.map((p) => p.command));
@@ -23,7 +24,7 @@ function compareAddresses(a: string, b: string): number {
 export async function listListeners(port?: number, options: { hintPids?: readonly number[] } = {}): Promise<Listener[]> {
   if (port !== undefined) assertPort(port);
   let listeners: Listener[];
-  if (process.platform === 'linux') listeners = procNetReadable() ? linuxListeners(port, options) : await linuxToolListeners(port);
+  if (process.platform === 'linux') listeners = procNetReadable() ? await linuxListenersAsync(port, options) : await linuxToolListeners(port);
   else if (process.platform === 'win32') listeners = await win32Listeners(port);
   else listeners = await darwinListeners(port);
   return listeners.sort((a, b) => a.port - b.port || compareAddresses(a.address, b.address));
@@ -43,9 +44,12 @@ export async function findProcessesOnPort(port: number): Promise<number[]> {
   // first look-up: its first bind sets up libuv's TCP handles (10–30 ms measured on a loaded machine), more than
   // the walk of /proc/net/tcp6 the probe would save (~2 ms), which is what the CLI's one call pays.
   if (process.platform === 'linux' && procNetReadable()) {
-    const families = probeReady ? await familiesBound(port) : undefined;
+    // The same first call reads the /proc/net heads on this thread too (the threadpool's start costs ~2 ms);
+    // later calls read them off the event loop.
+    const first = !probeReady;
+    const families = first ? undefined : await familiesBound(port);
     probeReady = true;
-    return linuxPortPids(port, families);
+    return linuxPortPidsAsync(port, families, first);
   }
   const pids = new Set<number>();
   for (const listener of await listListeners(port)) for (const pid of listener.pids) pids.add(pid);

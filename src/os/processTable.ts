@@ -3,6 +3,7 @@
  * Linux reads /proc directly (no process spawned); macOS asks `ps`; Windows asks CIM through PowerShell.
  */
 import * as fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { errorCode } from './errors';
 import { parseCimProcesses, CIM_PROCESS_COMMAND } from './cimParser';
 import { firstAvailable, noteFallback, runTool } from './tools';
@@ -208,12 +209,42 @@ export async function lazyProcessTable(): Promise<ProcessTable> {
   return snapshotProcessTable();
 }
 
-/** `owners: false` skips the stat of /proc/<pid> for the uid (half the reads), for callers that need only the relations. */
-function linuxTable(owners = true): ProcessTable {
+/** Runs steps to the end without pausing. */
+export function runNow<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+/** How long a slice of the async look-ups may hold the event loop before it gives the loop a turn. */
+const SLICE_MS = 6;
+
+/** Runs steps in slices of about {@link SLICE_MS}, with a `setImmediate` between slices. */
+export async function runSliced<T>(steps: Generator<void, T>, sliceMs = SLICE_MS): Promise<T> {
+  let start = performance.now();
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+    if (performance.now() - start >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      start = performance.now();
+    }
+  }
+}
+
+/**
+ * The steps of a full read of /proc: yields every few dozen processes, where a sliced caller may pause.
+ * `owners: false` skips the stat of /proc/<pid> for the uid (half the reads), for callers that need only the relations.
+ */
+function* linuxTableSteps(owners: boolean): Generator<void, ProcessTable> {
   const table: ProcessTable = new Map();
-  // Sync on purpose: hundreds of tiny /proc reads are much faster in one go than bounced through the threadpool.
+  // Sync reads on purpose: hundreds of tiny /proc reads are much faster in one go than bounced through the
+  // threadpool; the async snapshot runs these steps in slices instead.
+  let n = 0;
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
+    if (++n % 16 === 0) yield;
     const pid = Number(name);
     const stat = readProcStat(pid);
     if (!stat) continue; // exited during the scan
@@ -238,6 +269,10 @@ function linuxTable(owners = true): ProcessTable {
   return table;
 }
 
+function linuxTable(owners = true): ProcessTable {
+  return runNow(linuxTableSteps(owners));
+}
+
 /**
  * One snapshot of every process.
  *
@@ -246,7 +281,8 @@ function linuxTable(owners = true): ProcessTable {
  * table.get(process.pid)?.ppid;
  */
 export async function snapshotProcessTable(platform: NodeJS.Platform = process.platform, options: { owners?: boolean } = {}): Promise<ProcessTable> {
-  if (platform === 'linux' && fs.existsSync('/proc/self/stat')) return linuxTable(options.owners ?? true);
+  // Linux: read in slices of a few milliseconds (an editor's poll must not hold its event loop for the whole walk).
+  if (platform === 'linux' && fs.existsSync('/proc/self/stat')) return runSliced(linuxTableSteps(options.owners ?? true));
   if (platform === 'win32') {
     const stdout = await runPowerShell(CIM_PROCESS_COMMAND, 'read the process table');
     return new Map(parseCimProcesses(stdout).map((p) => [p.pid, p]));

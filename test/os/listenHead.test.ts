@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { readListenHead } from '../../src/os/linuxListeners';
+import { readListenHead, readListenHeadAsync } from '../../src/os/linuxListeners';
 import { parseProcNetTcp } from '../../src/os/procNet';
 
 const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
@@ -22,6 +22,16 @@ describe('readListenHead', () => {
     const head = HEADER + row(0, '0100007F:0BB8', '0A', 11) + row(1, '0100007F:0BB8', '03', 12) + row(2, '00000000:1F90', '0A', 13);
     fs.writeFileSync(file, head + row(3, '0100007F:0BB8', '01', 14) + row(4, '00000000:1F91', '0A', 15));
     assert.equal(readListenHead(file), head);
+  });
+
+  it('reads the same head off the event loop (async), over several chunks and for a missing file', async () => {
+    const file = path.join(dir, 'tcp');
+    let head = HEADER;
+    for (let i = 0; i < 300; i++) head += row(i, `0100007F:${(3000 + i).toString(16).toUpperCase().padStart(4, '0')}`, '0A', 100 + i);
+    fs.writeFileSync(file, head + row(300, '0100007F:0BB8', '01', 14) + row(301, '00000000:1F91', '0A', 15));
+    assert.ok(head.length > 3 * 4096);
+    assert.equal(await readListenHeadAsync(file), head);
+    assert.equal(await readListenHeadAsync(path.join(dir, 'tcp6')), '');
   });
 
   it('reads a file of more than one chunk to its end when every row listens', () => {
