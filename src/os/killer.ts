@@ -17,7 +17,8 @@ import { inodesHeldBy, linuxListenerSockets, readLinuxProcessInfo, userName } fr
 import { listListeners } from './listeners';
 import { procNetReadable } from './linuxToolListeners';
 import { familiesBound, isPortAvailable } from './portCheck';
-import { ancestors, descendants, LazyProcessTable, lazyProcessTable, readProcStat, snapshotProcessTable, type ProcessEntry, type ProcessTable } from './processTable';
+import { ancestors, descendants, LazyProcessTable, readProcStat, snapshotProcessTable, type ProcessEntry, type ProcessTable } from './processTable';
+import { treeTable } from './treeTable';
 import { assertPid, assertPort } from './validate';
 import type { KillOptions, KillResult, Listener, ProcessInfo, StoppedProcess } from './types';
 
@@ -85,12 +86,19 @@ function groupHasMembers(pgid: number): boolean {
  * or the PID now belongs to a newer process than the one recorded.
  */
 function isGone(pid: number, recorded?: ProcessEntry): boolean {
-  if (!isProcessAlive(pid)) return true;
-  if (process.platform !== 'linux') return false;
-  const stat = readProcStat(pid);
-  if (!stat) return true;
-  if (stat.state === 'Z' || stat.state === 'X') return true;
-  return recorded?.startTime !== undefined && stat.startTime !== recorded.startTime;
+  if (process.platform === 'linux' && Number.isInteger(pid) && pid > 0) {
+    // One read of /proc/<pid>/stat answers all three (no such file: gone; the signal-0 probe would add a syscall).
+    let stat;
+    try {
+      stat = readProcStat(pid);
+    } catch {
+      return !isProcessAlive(pid);
+    }
+    if (!stat) return true;
+    if (stat.state === 'Z' || stat.state === 'X') return true;
+    return recorded?.startTime !== undefined && stat.startTime !== recorded.startTime;
+  }
+  return !isProcessAlive(pid);
 }
 
 async function waitUntilGone(pids: ReadonlyMap<number, ProcessEntry | undefined>, ms: number): Promise<void> {
@@ -313,6 +321,8 @@ async function confirmTreeStop(start: TreeStopStart, options: KillOptions): Prom
   const force = options.force ?? false;
   const { pid, guard, groups, notInTree, recorded, signalled, who, errors, send } = start;
   let table = start.table;
+  // The first look comes a millisecond later, off the caller's path: right after the signals nothing has exited yet.
+  await sleep(1);
   if (!force) await waitUntilGone(signalled, grace);
 
   for (let round = 0; round < 3; round++) {
@@ -391,7 +401,7 @@ async function confirmTreeStop(start: TreeStopStart, options: KillOptions): Prom
 
 /** Stops the tree of `pid` and waits until it is gone (see {@link startTreeStop} and {@link confirmTreeStop}). */
 async function killTreePosix(pid: number, options: KillOptions, snapshot?: ProcessTable, known?: ReadonlyMap<number, ProcessInfo>): Promise<TreeStop> {
-  const start = startTreeStop(pid, options, snapshot ?? (await lazyProcessTable()), known);
+  const start = startTreeStop(pid, options, snapshot ?? (await treeTable()), known);
   return start ? confirmTreeStop(start, options) : { gone: [], stopped: [] };
 }
 
@@ -638,7 +648,7 @@ export async function killProcessesOnPort(port: number, options: KillOptions = {
   if (options.treeRootPid !== undefined) {
     const root = options.treeRootPid;
     attempted.add(root);
-    const table = isWindows ? undefined : await lazyProcessTable();
+    const table = isWindows ? undefined : await treeTable();
     try {
       const confirmation = stopTree(root, table);
       // A stopped tree has closed its sockets by the time it is gone: a port still held a moment after that is
@@ -669,7 +679,7 @@ export async function killProcessesOnPort(port: number, options: KillOptions = {
     }
     const found = new Set(listeners.flatMap((l) => l.pids));
     const known = new Map(listeners.flatMap((l) => l.processes).map((info) => [info.pid, info]));
-    const table = await lazyProcessTable();
+    const table = await treeTable();
     const holderSet = relativesHolding(table, found, inodes);
     const holders = [...holderSet].filter((p) => !attempted.has(p));
     if (holders.length === 0) break; // the same holders survived: their errors are reported below

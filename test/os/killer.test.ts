@@ -4,7 +4,9 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isProcessAlive, killProcessesOnPort, killProcessTree, ProtectedProcessError, type KillResult } from '../../src/os';
+import { isProcessAlive, killProcessesOnPort as killOnPort, killProcessTree, ProtectedProcessError, type KillResult } from '../../src/os';
+import type { KillOptions } from '../../src/os/types';
+import type { KillOutcome } from '../../src/os/killer';
 import { isPortAvailable } from '../../src/os/portCheck';
 import { snapshotProcessTable } from '../../src/os/processTable';
 import { CLIENT, eventually, FIXTURES, isGoneOrZombie, LISTENER, REGISTER, Spawned } from './helpers';
@@ -16,11 +18,22 @@ function withoutStopped(result: KillResult): Omit<KillResult, 'stopped'> {
   return rest;
 }
 
+/** Background confirmations of the kills of the current test, awaited after it (no test leaves one running). */
+const settling: Promise<unknown>[] = [];
+
+/** killProcessesOnPort, remembering its background confirmation for the afterEach. */
+async function killProcessesOnPort(port: number, options?: KillOptions): Promise<KillOutcome> {
+  const result = (await killOnPort(port, options)) as KillOutcome;
+  settling.push(result.settled);
+  return result;
+}
+
 describe('os killer', () => {
   const spawned = new Spawned();
   const servers: net.Server[] = [];
   const tempFiles: string[] = [];
   afterEach(async () => {
+    await Promise.all(settling.splice(0));
     spawned.cleanup();
     await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
     for (const file of tempFiles.splice(0)) fs.rmSync(file, { force: true });
@@ -51,6 +64,9 @@ describe('os killer', () => {
       const result = await killProcessesOnPort(port, { gracePeriodMs: 2000 });
       assert.deepEqual(result.killedPids, [npmPid, shPid, info.pid].sort((a, b) => a - b));
       assert.equal(result.free, true);
+      // The port is free, so its holder is gone; npm and sh may still be exiting until the confirmation is done.
+      assert.ok(isGoneOrZombie(info.pid), 'the holder still runs');
+      assert.deepEqual((await result.settled).killedPids, result.killedPids);
       for (const pid of [npmPid, shPid, info.pid]) assert.ok(isGoneOrZombie(pid), `PID ${pid} still runs`);
       assert.ok(!result.killedPids.includes(child.pid!), 'the job-control shell itself is not part of the job');
       assert.ok(await eventually(() => isGoneOrZombie(child.pid!)), 'the shell exits once its job is gone');
