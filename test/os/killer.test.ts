@@ -235,6 +235,50 @@ describe('os killer', () => {
       assert.equal(await isPortAvailable(port), false);
     });
 
+    it('resolves once the port is free, and its background confirmation SIGKILLs a child of the tree that ignores SIGTERM', async () => {
+      // A server (default SIGTERM: exits) with a child that ignores SIGTERM and holds no socket.
+      const script = [
+        "const { spawn } = require('node:child_process');",
+        "const net = require('node:net');",
+        "const c = spawn(process.execPath, ['-e', 'process.on(\\'SIGTERM\\', () => {}); console.log(1); setInterval(() => {}, 1000)'], { stdio: ['ignore', 'pipe', 'ignore'] });",
+        "c.stdout.once('data', () => { const s = net.createServer().listen(0, '127.0.0.1', () => console.log(JSON.stringify({ pid: process.pid, port: s.address().port, childPid: c.pid }))); });",
+      ].join('\n');
+      const { info } = await spawned.start(process.execPath, ['-e', script]);
+      const { port, childPid } = info as unknown as { port: number; childPid: number };
+      spawned.track(childPid);
+      const started = Date.now();
+      const result = await killProcessesOnPort(port, { gracePeriodMs: 400 });
+      assert.deepEqual(withoutStopped(result), { port, killedPids: [info.pid, childPid].sort((a, b) => a - b), free: true });
+      assert.equal(await isPortAvailable(port), true);
+      assert.ok(isGoneOrZombie(info.pid), 'the holder still runs');
+      assert.equal(isProcessAlive(childPid), true, 'the caller was kept waiting for the SIGTERM-ignoring child');
+      const settled = await result.settled;
+      assert.ok(Date.now() - started >= 400, 'SIGKILL came before the grace period was over');
+      assert.deepEqual(settled, { killedPids: result.killedPids, errors: [] });
+      assert.ok(isGoneOrZombie(childPid), 'the child that ignores SIGTERM survived the confirmation');
+      assert.equal(Object.keys(result).includes('settled'), false, 'settled is not enumerable (JSON and deep-equal skip it)');
+    });
+
+    it('signals nothing outside the tree: a stranger trapping SIGTERM in the same process group never receives it', async () => {
+      const marker = path.join(os.tmpdir(), `dev-ports-stranger-${process.pid}-${Date.now()}`);
+      tempFiles.push(marker);
+      // sh leads the group and has two children: the server and a stranger that writes the marker on SIGTERM.
+      const stranger = `trap 'echo term > "$1"; exit 0' TERM; echo "{\\"pid\\":$$}" > "$1.pid"; while :; do sleep 0.05; done`;
+      tempFiles.push(`${marker}.pid`);
+      const { child, info } = await spawned.start('sh', ['-c', 'sh -c "$2" stranger "$1" & node "$0" 127.0.0.1 0; wait', LISTENER, marker, stranger], { detached: true });
+      assert.ok(await eventually(() => fs.existsSync(`${marker}.pid`) && fs.readFileSync(`${marker}.pid`, 'utf8').includes('}')));
+      const strangerPid = (JSON.parse(fs.readFileSync(`${marker}.pid`, 'utf8')) as { pid: number }).pid;
+      spawned.track(strangerPid);
+      const result = await killProcessesOnPort(info.port as number, { gracePeriodMs: 300 });
+      assert.deepEqual(result.killedPids, [info.pid]);
+      assert.equal(result.free, true);
+      assert.deepEqual((await result.settled).killedPids, [info.pid]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(fs.existsSync(marker), false, 'the stranger received SIGTERM');
+      assert.equal(isProcessAlive(strangerPid), true, 'the stranger was stopped');
+      assert.equal(isProcessAlive(child.pid!), true, 'the group leader was stopped');
+    });
+
     it('SIGKILLs a server that ignores SIGTERM once the grace period is over', async () => {
       const { port, pid } = await spawned.listener('127.0.0.1', 0, ['ignore-term']);
       const result = await killProcessesOnPort(port, { gracePeriodMs: 300 });
