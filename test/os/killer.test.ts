@@ -50,7 +50,7 @@ describe('os killer', () => {
         result.stopped?.map((p) => [p.pid, p.name, p.uid]),
         result.killedPids.map((p) => [p, p === shPid ? 'sh' : path.basename(process.execPath), process.getuid!()]),
       );
-      assert.ok(isGoneOrZombie(info.pid));
+      assert.ok(await eventually(() => isGoneOrZombie(info.pid)), 'the holder still runs');
       assert.ok(await eventually(() => isGoneOrZombie(shPid)));
       assert.equal(await isPortAvailable(port), true);
     });
@@ -65,7 +65,7 @@ describe('os killer', () => {
       assert.deepEqual(result.killedPids, [npmPid, shPid, info.pid].sort((a, b) => a - b));
       assert.equal(result.free, true);
       // The port is free, so its holder is gone; npm and sh may still be exiting until the confirmation is done.
-      assert.ok(isGoneOrZombie(info.pid), 'the holder still runs');
+      assert.ok(await eventually(() => isGoneOrZombie(info.pid)), 'the holder still runs');
       assert.deepEqual((await result.settled).killedPids, result.killedPids);
       for (const pid of [npmPid, shPid, info.pid]) assert.ok(isGoneOrZombie(pid), `PID ${pid} still runs`);
       assert.ok(!result.killedPids.includes(child.pid!), 'the job-control shell itself is not part of the job');
@@ -132,6 +132,7 @@ describe('os killer', () => {
       assert.deepEqual(result.killedPids, [info.pid, ...workers].sort((a, b) => a - b));
       assert.deepEqual(result.stopped?.map((p) => p.pid), result.killedPids);
       for (const p of result.stopped ?? []) assert.match(p.command, /cluster\.js/);
+      assert.deepEqual((await result.settled).killedPids, result.killedPids);
       for (const p of [info.pid, ...workers]) assert.ok(isGoneOrZombie(p), `PID ${p} still runs`);
     });
 
@@ -250,7 +251,7 @@ describe('os killer', () => {
       const result = await killProcessesOnPort(port, { gracePeriodMs: 400 });
       assert.deepEqual(withoutStopped(result), { port, killedPids: [info.pid, childPid].sort((a, b) => a - b), free: true });
       assert.equal(await isPortAvailable(port), true);
-      assert.ok(isGoneOrZombie(info.pid), 'the holder still runs');
+      assert.ok(await eventually(() => isGoneOrZombie(info.pid)), 'the holder still runs');
       assert.equal(isProcessAlive(childPid), true, 'the caller was kept waiting for the SIGTERM-ignoring child');
       const settled = await result.settled;
       assert.ok(Date.now() - started >= 400, 'SIGKILL came before the grace period was over');
