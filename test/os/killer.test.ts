@@ -284,7 +284,7 @@ describe('os killer', () => {
       const { port, pid } = await spawned.listener('127.0.0.1', 0, ['ignore-term']);
       const result = await killProcessesOnPort(port, { gracePeriodMs: 300 });
       assert.deepEqual(withoutStopped(result), { port, killedPids: [pid], free: true });
-      assert.ok(isGoneOrZombie(pid));
+      assert.ok(await eventually(() => isGoneOrZombie(pid)));
     });
 
     it('answers free with nothing killed for a port nobody listens on', async () => {
