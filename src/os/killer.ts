@@ -29,6 +29,8 @@ const FAST_POLL_MS = 50;
 const ZOMBIE_REAP_MS = 10;
 /** How long to wait for SIGKILLed processes to disappear. SIGKILL cannot be caught, so this only covers exit work in the kernel. */
 const AFTER_KILL_MS = 2000;
+/** How long a background confirmation waits before its full look at every process (off the caller's next step). */
+const BACKGROUND_LOOK_DELAY_MS = 25;
 /** Grace given to processes found only on the second look (forked after the first walk), before SIGKILL. */
 const LATE_GRACE_MS = 500;
 
@@ -314,9 +316,10 @@ function startTreeStop(pid: number, options: KillOptions, table: ProcessTable, k
  * as children of what was recorded, and orphans re-parented away from the tree through the tree's process group,
  * but only when the root leads that group: then every member of the group descends from the root; when the root is
  * not the group leader, the group holds strangers and only the tree itself is stopped), SIGKILL for what is left.
- * Throws the errors collected (another user's process, one stuck after SIGKILL).
+ * Throws the errors collected (another user's process, one stuck after SIGKILL). `background`: the caller has
+ * already been answered, so the full look waits a little (see BACKGROUND_LOOK_DELAY_MS).
  */
-async function confirmTreeStop(start: TreeStopStart, options: KillOptions): Promise<TreeStop> {
+async function confirmTreeStop(start: TreeStopStart, options: KillOptions, background = false): Promise<TreeStop> {
   const grace = options.gracePeriodMs ?? 3000;
   const force = options.force ?? false;
   const { pid, guard, groups, notInTree, recorded, signalled, who, errors, send } = start;
@@ -340,6 +343,12 @@ async function confirmTreeStop(start: TreeStopStart, options: KillOptions): Prom
         });
       for (let waited = 0; members && waited < ZOMBIE_REAP_MS && ownZombie(); waited++) {
         await sleep(1);
+        members = [...groups].some(groupHasMembers);
+      }
+      if (members && background && round === 0) {
+        // The full look below is one synchronous read of every process (3 ms at 300, 10 at 1000): in the
+        // background it waits until the caller, who has its free port, has done its next step with it.
+        await sleep(BACKGROUND_LOOK_DELAY_MS);
         members = [...groups].some(groupHasMembers);
       }
       if (!members) break;
@@ -637,7 +646,7 @@ export async function killProcessesOnPort(port: number, options: KillOptions = {
         who.set(p, start.who.get(p) as StoppedProcess);
       }
       errors.push(...start.errors.splice(0));
-      confirmation = confirmTreeStop(start, options);
+      confirmation = confirmTreeStop(start, options, true);
     }
     confirmation.catch(() => undefined); // collected by `settled`; never an unhandled rejection
     confirmations.push(confirmation);
