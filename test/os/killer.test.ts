@@ -260,6 +260,23 @@ describe('os killer', () => {
       assert.equal(Object.keys(result).includes('settled'), false, 'settled is not enumerable (JSON and deep-equal skip it)');
     });
 
+    it('its background confirmation also stops an orphan of the tree left in the tree\'s process group, SIGTERM-ignoring', async () => {
+      const pidFile = path.join(os.tmpdir(), `dev-ports-orphan-${process.pid}-${Date.now()}`);
+      tempFiles.push(pidFile);
+      // `( … &)`: the subshell exits at once, so the inner sh is re-parented to init but stays in the root's group.
+      const orphan = `trap '' TERM; echo $$ > "$1"; sleep 30`;
+      const { info } = await spawned.start('sh', ['-c', '(sh -c "$2" orphan "$1" &); node "$0" 127.0.0.1 0; exit 0', LISTENER, pidFile, orphan], { detached: true });
+      assert.ok(await eventually(() => fs.existsSync(pidFile) && /^\d+\n$/.test(fs.readFileSync(pidFile, 'utf8'))));
+      const orphanPid = Number(fs.readFileSync(pidFile, 'utf8'));
+      spawned.track(orphanPid);
+      const result = await killProcessesOnPort(info.port as number, { gracePeriodMs: 200 });
+      assert.equal(result.free, true);
+      assert.equal(result.killedPids.includes(orphanPid), false, 'the orphan is not in the tree the first walk sees');
+      const settled = await result.settled;
+      assert.ok(settled.killedPids.includes(orphanPid), `the orphan ${orphanPid} was not stopped: ${JSON.stringify(settled)}`);
+      assert.ok(isGoneOrZombie(orphanPid));
+    });
+
     it('signals nothing outside the tree: a stranger trapping SIGTERM in the same process group never receives it', async () => {
       const marker = path.join(os.tmpdir(), `dev-ports-stranger-${process.pid}-${Date.now()}`);
       tempFiles.push(marker);
