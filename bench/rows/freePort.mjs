@@ -83,7 +83,7 @@ export async function runFreePort({ lib, registry, report }) {
       async kill(port) {
         const result = await lib.killProcessesOnPort(port, { gracePeriodMs: 3000 });
         if (!result.free) throw new Error(`killProcessesOnPort says port ${port} is not free`);
-        return result.settled;
+        return { settled: result.settled }; // wrapped: an async function returning the promise itself would wait for it
       },
     },
     {
@@ -92,7 +92,7 @@ export async function runFreePort({ lib, registry, report }) {
       async kill(port, chain) {
         const result = await lib.killProcessesOnPort(port, { gracePeriodMs: 3000, treeRootPid: chain.rootPid });
         if (!result.free) throw new Error(`killProcessesOnPort with the known root says port ${port} is not free`);
-        return result.settled;
+        return { settled: result.settled }; // wrapped: an async function returning the promise itself would wait for it
       },
     },
     ...killPeers,
@@ -127,7 +127,7 @@ export async function runFreePort({ lib, registry, report }) {
         let failed = false;
         let settled;
         try {
-          settled = await method.kill(port, chain);
+          ({ settled } = (await method.kill(port, chain)) ?? {});
         } catch (error) {
           failed = true;
           r.errors.add(error.message.split('\n')[0]);
