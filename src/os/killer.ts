@@ -16,10 +16,11 @@ import { errorCode, OsAccessError, ProtectedProcessError } from './errors';
 import { inodesHeldBy, linuxListenerSockets, readLinuxProcessInfo, userName } from './linuxListeners';
 import { listListeners } from './listeners';
 import { procNetReadable } from './linuxToolListeners';
-import { familiesBound, isPortAvailable, waitForPortAvailable } from './portCheck';
-import { ancestors, descendants, LazyProcessTable, lazyProcessTable, readProcStat, snapshotProcessTable, type ProcessEntry, type ProcessTable } from './processTable';
+import { familiesBound, isPortAvailable } from './portCheck';
+import { ancestors, descendants, LazyProcessTable, readProcStat, snapshotProcessTable, type ProcessEntry, type ProcessTable } from './processTable';
+import { treeTable } from './treeTable';
 import { assertPid, assertPort } from './validate';
-import type { KillOptions, KillResult, Listener, StoppedProcess } from './types';
+import type { KillOptions, KillResult, Listener, ProcessInfo, StoppedProcess } from './types';
 
 const POLL_MS = 25;
 /** How long waitUntilGone looks every millisecond before backing off. */
@@ -28,6 +29,8 @@ const FAST_POLL_MS = 50;
 const ZOMBIE_REAP_MS = 10;
 /** How long to wait for SIGKILLed processes to disappear. SIGKILL cannot be caught, so this only covers exit work in the kernel. */
 const AFTER_KILL_MS = 2000;
+/** How long a background confirmation waits before its full look at every process (off the caller's next step). */
+const BACKGROUND_LOOK_DELAY_MS = 25;
 /** Grace given to processes found only on the second look (forked after the first walk), before SIGKILL. */
 const LATE_GRACE_MS = 500;
 
@@ -85,12 +88,19 @@ function groupHasMembers(pgid: number): boolean {
  * or the PID now belongs to a newer process than the one recorded.
  */
 function isGone(pid: number, recorded?: ProcessEntry): boolean {
-  if (!isProcessAlive(pid)) return true;
-  if (process.platform !== 'linux') return false;
-  const stat = readProcStat(pid);
-  if (!stat) return true;
-  if (stat.state === 'Z' || stat.state === 'X') return true;
-  return recorded?.startTime !== undefined && stat.startTime !== recorded.startTime;
+  if (process.platform === 'linux' && Number.isInteger(pid) && pid > 0) {
+    // One read of /proc/<pid>/stat answers all three (no such file: gone; the signal-0 probe would add a syscall).
+    let stat;
+    try {
+      stat = readProcStat(pid);
+    } catch {
+      return !isProcessAlive(pid);
+    }
+    if (!stat) return true;
+    if (stat.state === 'Z' || stat.state === 'X') return true;
+    return recorded?.startTime !== undefined && stat.startTime !== recorded.startTime;
+  }
+  return !isProcessAlive(pid);
 }
 
 async function waitUntilGone(pids: ReadonlyMap<number, ProcessEntry | undefined>, ms: number): Promise<void> {
@@ -197,23 +207,72 @@ function stoppedEntry(pid: number, table: ProcessTable): StoppedProcess {
 }
 
 /**
- * `snapshot`: a process table the caller took a moment ago (saves a second read of /proc on the port path).
- *
- * The second look (after the grace period) finds children forked after the first walk, as children of what was
- * recorded, and orphans re-parented away from the tree (to init or a subreaper) through the tree's process group,
- * but only when the root leads that group: then every member of the group descends from the root. When the root
- * is not the group leader (a server a script started in the background before it exited, next to other servers
- * and helpers of that script in the same group), the group holds strangers, and only the tree itself is stopped.
+ * A tree whose first signals are out: what was recorded and signalled, and who each one was. {@link confirmTreeStop}
+ * then waits for it to be gone, and SIGKILLs what is left after the grace.
  */
-async function killTreePosix(pid: number, options: KillOptions, snapshot?: ProcessTable): Promise<TreeStop> {
-  const grace = options.gracePeriodMs ?? 3000;
+interface TreeStopStart {
+  pid: number;
+  table: ProcessTable;
+  guard: Map<number, string>;
+  groups: Set<number>;
+  notInTree: Set<number>;
+  recorded: Map<number, ProcessEntry | undefined>;
+  signalled: Map<number, ProcessEntry | undefined>;
+  who: Map<number, StoppedProcess>;
+  errors: Error[];
+  send: (target: number, sig: NodeJS.Signals, t: ProcessTable) => boolean;
+}
+
+/**
+ * Name, command line and owner of a process for `stopped`, from what is already known: the listener look-up's
+ * `ProcessInfo` (a holder found by its port), else the table's entry (its stat and owner are read already) and one
+ * read of its command line. Read before it is signalled: afterwards the command line is gone.
+ */
+function whoIs(pid: number, table: ProcessTable, known?: ReadonlyMap<number, ProcessInfo>): StoppedProcess {
+  const info = known?.get(pid);
+  if (info) {
+    const entry: StoppedProcess = { pid, name: info.name, command: info.command };
+    if (info.user !== undefined) entry.user = info.user;
+    if (info.uid !== undefined) entry.uid = info.uid;
+    return entry;
+  }
+  if (process.platform !== 'linux') return stoppedEntry(pid, table);
+  const row = table.get(pid);
+  let argv: string[] = [];
+  try {
+    argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    argv = [];
+  }
+  while (argv.length > 0 && argv[argv.length - 1] === '') argv.pop();
+  if (!row) return stoppedEntry(pid, table);
+  // As readLinuxProcessInfo: argv[0]'s base name (Node renames its main thread, so `comm` may read `MainThread`).
+  const first = argv.length === 1 ? argv[0].split(' ')[0] : argv[0];
+  const entry: StoppedProcess = { pid, name: first ? path.basename(first) : (row.name ?? 'process'), command: argv.length > 0 ? argv.join(' ') : `[${row.name ?? ''}]` };
+  if (row.uid !== undefined) {
+    entry.uid = row.uid;
+    const user = userName(row.uid);
+    if (user !== undefined) entry.user = user;
+  }
+  return entry;
+}
+
+/**
+ * Reads the tree of `pid` and sends the first signal (SIGTERM, or SIGKILL with `force`) to each of its processes,
+ * deepest first; undefined when `pid` is already gone. Throws `ProtectedProcessError` for a protected root.
+ * Only this tree's processes are signalled, one by one (never its process group: telling that a group holds only
+ * the tree would need a read of every process, which is what this avoids).
+ *
+ * `table`: a process table the caller took a moment ago (a lazy one reads only this tree);
+ * `known`: what the caller already read of some processes (the holders), for `stopped`.
+ */
+function startTreeStop(pid: number, options: KillOptions, table: ProcessTable, known?: ReadonlyMap<number, ProcessInfo>): TreeStopStart | undefined {
   const force = options.force ?? false;
-  let table = snapshot ?? (await lazyProcessTable());
   const guard = protectedPids(table, options);
   const reason = guard.get(pid);
   if (reason) throw refuse(pid, reason, table);
   const rootEntry = table.get(pid);
-  if (!rootEntry || isGone(pid, rootEntry)) return { gone: [], stopped: [] };
+  if (!rootEntry || isGone(pid, rootEntry)) return undefined;
 
   const ourPgid = table.get(process.pid)?.pgid;
   const guardedPgids = new Set([...guard.keys()].map((p) => table.get(p)?.pgid).filter((g): g is number => g !== undefined));
@@ -236,19 +295,37 @@ async function killTreePosix(pid: number, options: KillOptions, snapshot?: Proce
   // A process of the tree that is already gone when its signal goes out (a cluster worker exits as soon as its
   // primary is stopped) was still stopped with the tree: it counts, as one that took the signal does.
   const send = (target: number, sig: NodeJS.Signals, t: ProcessTable): boolean => {
-    if (!who.has(target)) who.set(target, stoppedEntry(target, t));
+    if (!who.has(target)) who.set(target, whoIs(target, t, known));
     const before = errors.length;
     return signal(target, sig, errors, t) || errors.length === before;
   };
 
   // Who each one is, read before any signal goes out: once the root is stopped, the others may exit on their own
   // (cluster workers when their primary goes) and their command lines are gone. Then the signals, back to back.
-  for (const target of targets) who.set(target, stoppedEntry(target, table));
+  for (const target of targets) who.set(target, whoIs(target, table, known));
   const first: NodeJS.Signals = force ? 'SIGKILL' : 'SIGTERM';
   // Deepest first: a child that dies while its parent is still alive is reaped by that parent (a shell waiting on
   // its server); signalled root first, the child would be re-parented to init, and where init does not reap
   // (some containers) it stays a zombie in the group, which costs a full look below.
   for (const target of [...targets].reverse()) if (send(target, first, table)) signalled.set(target, recorded.get(target));
+  return { pid, table, guard, groups, notInTree, recorded, signalled, who, errors, send };
+}
+
+/**
+ * Waits for a started stop to be gone: the grace period, then a second look (children forked after the first walk,
+ * as children of what was recorded, and orphans re-parented away from the tree through the tree's process group,
+ * but only when the root leads that group: then every member of the group descends from the root; when the root is
+ * not the group leader, the group holds strangers and only the tree itself is stopped), SIGKILL for what is left.
+ * Throws the errors collected (another user's process, one stuck after SIGKILL). `background`: the caller has
+ * already been answered, so the full look waits a little (see BACKGROUND_LOOK_DELAY_MS).
+ */
+async function confirmTreeStop(start: TreeStopStart, options: KillOptions, background = false): Promise<TreeStop> {
+  const grace = options.gracePeriodMs ?? 3000;
+  const force = options.force ?? false;
+  const { pid, guard, groups, notInTree, recorded, signalled, who, errors, send } = start;
+  let table = start.table;
+  // The first look comes a millisecond later, off the caller's path: right after the signals nothing has exited yet.
+  await sleep(1);
   if (!force) await waitUntilGone(signalled, grace);
 
   for (let round = 0; round < 3; round++) {
@@ -266,6 +343,12 @@ async function killTreePosix(pid: number, options: KillOptions, snapshot?: Proce
         });
       for (let waited = 0; members && waited < ZOMBIE_REAP_MS && ownZombie(); waited++) {
         await sleep(1);
+        members = [...groups].some(groupHasMembers);
+      }
+      if (members && background && round === 0) {
+        // The full look below is one synchronous read of every process (3 ms at 300, 10 at 1000): in the
+        // background it waits until the caller, who has its free port, has done its next step with it.
+        await sleep(BACKGROUND_LOOK_DELAY_MS);
         members = [...groups].some(groupHasMembers);
       }
       if (!members) break;
@@ -322,6 +405,13 @@ async function killTreePosix(pid: number, options: KillOptions, snapshot?: Proce
   throwCollected(errors, `Could not stop every process of the tree of PID ${pid}`);
   gone.sort((a, b) => a - b);
   return { gone, stopped: gone.map((p) => who.get(p) as StoppedProcess) };
+}
+
+
+/** Stops the tree of `pid` and waits until it is gone (see {@link startTreeStop} and {@link confirmTreeStop}). */
+async function killTreePosix(pid: number, options: KillOptions, snapshot?: ProcessTable, known?: ReadonlyMap<number, ProcessInfo>): Promise<TreeStop> {
+  const start = startTreeStop(pid, options, snapshot ?? (await treeTable()), known);
+  return start ? confirmTreeStop(start, options) : { gone: [], stopped: [] };
 }
 
 function taskkill(args: string[]): Promise<{ code: number; output: string }> {
@@ -444,12 +534,6 @@ export function treeRoot(
   return root;
 }
 
-/** Merges the trees' results: every PID once, who each was. */
-function addStop(into: { killed: Set<number>; stopped: Map<number, StoppedProcess> }, stop: TreeStop): void {
-  for (const p of stop.gone) into.killed.add(p);
-  for (const s of stop.stopped) into.stopped.set(s.pid, s);
-}
-
 /**
  * Other holders of the port's sockets among the relatives of the holders found (the parent, the siblings and
  * the descendants of each): a socket shared across fork (a cluster's primary and workers, a server that hands
@@ -480,44 +564,109 @@ function relativesHolding(table: ProcessTable, found: ReadonlySet<number>, inode
   return all;
 }
 
+/** What the background confirmation of a {@link killProcessesOnPort} found once every stopped tree was gone. */
+export interface KillSettlement {
+  /** Every PID that was signalled and is now gone (SIGKILLed after the grace if it outlived its SIGTERM). */
+  killedPids: number[];
+  /** What could not be stopped after all (another user's child, a process stuck after SIGKILL); empty when none. */
+  errors: Error[];
+}
+
+/** {@link killProcessesOnPort}'s result: a {@link KillResult} and `settled`, not enumerable (JSON and deep-equal skip it). */
+export type KillOutcome = KillResult & { readonly settled: Promise<KillSettlement> };
+
+/**
+ * Polls until `port` is free on every local address: every millisecond for the first FAST_POLL_MS (a dev
+ * server's exit frees it within a few), then backing off to POLL_MS. Once `settledBy` has resolved (every process
+ * of the stopped trees is gone), it waits at most `afterSettledMs` more. True when free.
+ */
+async function waitFreeWhileStopping(port: number, settledBy: Promise<unknown>, afterSettledMs: number): Promise<boolean> {
+  let settledAt: number | undefined;
+  void settledBy.then(
+    () => (settledAt = Date.now()),
+    () => (settledAt = Date.now()),
+  );
+  const fastUntil = Date.now() + FAST_POLL_MS;
+  let wait = 1;
+  for (;;) {
+    if (await isPortAvailable(port)) return true;
+    if (settledAt !== undefined && Date.now() - settledAt >= afterSettledMs) return false;
+    await sleep(wait);
+    if (Date.now() >= fastUntil) wait = Math.min(POLL_MS, wait * 2);
+  }
+}
+
+/** Splits a rejection into the errors it carries. */
+function errorsOf(reason: unknown): Error[] {
+  if (reason instanceof AggregateError) return reason.errors as Error[];
+  return [reason instanceof Error ? reason : new Error(String(reason))];
+}
+
 /**
  * Frees `port`: finds its listeners (and the other holders of a shared socket among their relatives), climbs
- * from each to the root of its job (see {@link treeRoot}), stops those trees in one pass, then waits up to
- * `timeoutMs` until the port is free on every local address. `stopped` says who each stopped process was.
- * Throws, never answers free, when a holder cannot be seen or stopped (another user's process: `OsAccessError`;
- * a protected one: `ProtectedProcessError`).
+ * from each to the root of its job (see {@link treeRoot}), signals every process of those trees, and resolves as
+ * soon as the port is free on every local address (or not, after `timeoutMs` once the trees are gone). The trees'
+ * exit is confirmed in the background: what outlives SIGTERM by `gracePeriodMs` gets SIGKILL, with children forked
+ * meanwhile and orphans left in the tree's process group; `settled` (not enumerable) resolves, never rejects, once
+ * that is done, and its timers keep a CLI process alive until then (bounded by the grace and the SIGKILL wait).
+ * `killedPids`/`stopped`: every process of the stopped trees that was signalled (or already gone), with who each
+ * was. Throws, never answers free, when a holder cannot be seen or stopped (another user's process:
+ * `OsAccessError`; a protected one: `ProtectedProcessError`).
  *
  * With `treeRootPid` (the root of a server's tree the caller started, so it is known), that tree is stopped
  * without a lookup by port first; the port is still checked afterwards, and looked up if something else holds it.
  *
  * @example
- * const { killedPids, stopped, free } = await killProcessesOnPort(3000, { gracePeriodMs: 3000 });
+ * const { killedPids, stopped, free, settled } = await killProcessesOnPort(3000, { gracePeriodMs: 3000 });
+ * await settled; // every process of the tree is gone
  */
-export async function killProcessesOnPort(port: number, options: KillOptions = {}): Promise<KillResult> {
+export async function killProcessesOnPort(port: number, options: KillOptions = {}): Promise<KillOutcome> {
   assertPort(port);
   if (options.treeRootPid !== undefined) assertPid(options.treeRootPid);
   const grace = options.gracePeriodMs ?? 3000;
   const timeoutMs = options.timeoutMs ?? grace + 2000;
-  const done = { killed: new Set<number>(), stopped: new Map<number, StoppedProcess>() };
+  const signalledPids = new Set<number>();
+  const who = new Map<number, StoppedProcess>();
+  const confirmations: Promise<TreeStop>[] = [];
   const attempted = new Set<number>();
   const errors: Error[] = [];
   let free: boolean | undefined;
 
+  /** Starts the stop of one tree: its first signals go out now, its confirmation runs on. */
+  const stopTree = (root: number, table: ProcessTable | undefined, known?: ReadonlyMap<number, ProcessInfo>): Promise<TreeStop> => {
+    let confirmation: Promise<TreeStop>;
+    if (isWindows) {
+      confirmation = killTreeWindows(root, options).then((gone) => ({ gone, stopped: gone.map((p) => stoppedEntry(p, new Map())) }));
+      confirmation.then((stop) => stop.stopped.forEach((e) => (signalledPids.add(e.pid), who.set(e.pid, e))), () => undefined);
+    } else {
+      const start = startTreeStop(root, options, table as ProcessTable, known);
+      if (!start) return Promise.resolve({ gone: [], stopped: [] });
+      for (const p of start.signalled.keys()) {
+        signalledPids.add(p);
+        who.set(p, start.who.get(p) as StoppedProcess);
+      }
+      errors.push(...start.errors.splice(0));
+      confirmation = confirmTreeStop(start, options, true);
+    }
+    confirmation.catch(() => undefined); // collected by `settled`; never an unhandled rejection
+    confirmations.push(confirmation);
+    return confirmation;
+  };
+  const allConfirmed = () => Promise.allSettled(confirmations);
+
   if (options.treeRootPid !== undefined) {
     const root = options.treeRootPid;
     attempted.add(root);
+    const table = isWindows ? undefined : await treeTable();
     try {
-      if (isWindows) {
-        for (const p of await killTreeWindows(root, options)) done.killed.add(p);
-      } else addStop(done, await killTreePosix(root, options));
+      const confirmation = stopTree(root, table);
+      // A stopped tree has closed its sockets by the time it is gone: a port still held a moment after that is
+      // held by something else, which the lookup below finds.
+      free = await waitFreeWhileStopping(port, confirmation, Math.min(timeoutMs, 100));
     } catch (err) {
       if (err instanceof ProtectedProcessError) throw err;
-      if (err instanceof AggregateError) errors.push(...(err.errors as Error[]));
-      else errors.push(err as Error);
+      errors.push(...errorsOf(err));
     }
-    // A stopped tree has closed its sockets by the time it is gone: a port still held a moment later is held by
-    // something else, which the lookup below finds.
-    free = await waitForPortAvailable(port, { timeoutMs: Math.min(timeoutMs, 100) });
   }
 
   // More than one round because a holder may appear only once the first is gone (another server taking the port).
@@ -538,7 +687,8 @@ export async function killProcessesOnPort(port: number, options: KillOptions = {
       );
     }
     const found = new Set(listeners.flatMap((l) => l.pids));
-    const table = await lazyProcessTable();
+    const known = new Map(listeners.flatMap((l) => l.processes).map((info) => [info.pid, info]));
+    const table = await treeTable();
     const holderSet = relativesHolding(table, found, inodes);
     const holders = [...holderSet].filter((p) => !attempted.has(p));
     if (holders.length === 0) break; // the same holders survived: their errors are reported below
@@ -554,21 +704,17 @@ export async function killProcessesOnPort(port: number, options: KillOptions = {
     }
     const roots = [...new Set(holders.map((h) => treeRoot(table, h, guard, holderSet)))];
     const topRoots = roots.filter((r) => !roots.some((other) => other !== r && descendants(table, other).includes(r)));
-    const results = await Promise.allSettled(
-      topRoots.map(async (root): Promise<TreeStop> => {
-        if (!isWindows) return killTreePosix(root, options, table);
-        const gone = await killProcessTree(root, options);
-        return { gone, stopped: gone.map((p) => stoppedEntry(p, table)) };
-      }),
-    );
-    for (const result of results) {
-      if (result.status === 'fulfilled') addStop(done, result.value);
-      else if (result.reason instanceof AggregateError) errors.push(...(result.reason.errors as Error[]));
-      else errors.push(result.reason as Error);
+    const stops: Promise<TreeStop>[] = [];
+    for (const root of topRoots) {
+      try {
+        stops.push(stopTree(root, table, known));
+      } catch (err) {
+        errors.push(...errorsOf(err));
+      }
     }
     holders.forEach((h) => attempted.add(h));
     topRoots.forEach((r) => attempted.add(r));
-    free = await waitForPortAvailable(port, { timeoutMs });
+    free = await waitFreeWhileStopping(port, Promise.allSettled(stops), timeoutMs);
   }
 
   if (free === undefined) {
@@ -581,9 +727,24 @@ export async function killProcessesOnPort(port: number, options: KillOptions = {
       );
     }
   }
-  // Once the port is free, a process of the tree that could not be stopped (e.g. another user's child) no longer
-  // matters to the caller, who asked for the port.
-  if (!free) throwCollected(errors, `Port ${port} is still in use`);
-  const killedPids = [...done.killed].sort((a, b) => a - b);
-  return { port, killedPids, free, stopped: killedPids.map((p) => done.stopped.get(p) ?? stoppedEntry(p, new Map())) };
+  if (!free) {
+    // The port is still held once every tree is gone: what could not be stopped is why.
+    for (const r of await allConfirmed()) if (r.status === 'rejected') errors.push(...errorsOf(r.reason));
+    // Once the port is free, a process of the tree that could not be stopped (e.g. another user's child) no longer
+    // matters to the caller, who asked for the port.
+    throwCollected(errors, `Port ${port} is still in use`);
+  }
+  const killedPids = [...signalledPids].sort((a, b) => a - b);
+  const settled = allConfirmed().then((results) => {
+    const gone = new Set<number>();
+    const late: Error[] = [...errors];
+    for (const r of results) {
+      if (r.status === 'fulfilled') r.value.gone.forEach((p) => gone.add(p));
+      else late.push(...errorsOf(r.reason));
+    }
+    return { killedPids: [...gone].sort((a, b) => a - b), errors: late };
+  });
+  const result = { port, killedPids, free, stopped: killedPids.map((p) => who.get(p) ?? stoppedEntry(p, new Map())) };
+  Object.defineProperty(result, 'settled', { value: settled, enumerable: false });
+  return result as KillOutcome;
 }

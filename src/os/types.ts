@@ -62,7 +62,10 @@ export interface StoppedProcess {
 
 export interface KillResult {
   port: number;
-  /** Every PID that was signalled and is gone (holders and their trees). */
+  /**
+   * Every PID that was signalled (holders and their trees). `killProcessesOnPort` resolves once the port is free:
+   * the holders are gone, the rest of each tree may still be exiting; its non-enumerable `settled` tells when all are.
+   */
   killedPids: number[];
   /** True when the port is free on every local address afterwards. */
   free: boolean;

@@ -4,7 +4,9 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isProcessAlive, killProcessesOnPort, killProcessTree, ProtectedProcessError, type KillResult } from '../../src/os';
+import { isProcessAlive, killProcessesOnPort as killOnPort, killProcessTree, ProtectedProcessError, type KillResult } from '../../src/os';
+import type { KillOptions } from '../../src/os/types';
+import type { KillOutcome } from '../../src/os/killer';
 import { isPortAvailable } from '../../src/os/portCheck';
 import { snapshotProcessTable } from '../../src/os/processTable';
 import { CLIENT, eventually, FIXTURES, isGoneOrZombie, LISTENER, REGISTER, Spawned } from './helpers';
@@ -16,11 +18,22 @@ function withoutStopped(result: KillResult): Omit<KillResult, 'stopped'> {
   return rest;
 }
 
+/** Background confirmations of the kills of the current test, awaited after it (no test leaves one running). */
+const settling: Promise<unknown>[] = [];
+
+/** killProcessesOnPort, remembering its background confirmation for the afterEach. */
+async function killProcessesOnPort(port: number, options?: KillOptions): Promise<KillOutcome> {
+  const result = (await killOnPort(port, options)) as KillOutcome;
+  settling.push(result.settled);
+  return result;
+}
+
 describe('os killer', () => {
   const spawned = new Spawned();
   const servers: net.Server[] = [];
   const tempFiles: string[] = [];
   afterEach(async () => {
+    await Promise.all(settling.splice(0));
     spawned.cleanup();
     await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
     for (const file of tempFiles.splice(0)) fs.rmSync(file, { force: true });
@@ -37,7 +50,7 @@ describe('os killer', () => {
         result.stopped?.map((p) => [p.pid, p.name, p.uid]),
         result.killedPids.map((p) => [p, p === shPid ? 'sh' : path.basename(process.execPath), process.getuid!()]),
       );
-      assert.ok(isGoneOrZombie(info.pid));
+      assert.ok(await eventually(() => isGoneOrZombie(info.pid)), 'the holder still runs');
       assert.ok(await eventually(() => isGoneOrZombie(shPid)));
       assert.equal(await isPortAvailable(port), true);
     });
@@ -51,6 +64,9 @@ describe('os killer', () => {
       const result = await killProcessesOnPort(port, { gracePeriodMs: 2000 });
       assert.deepEqual(result.killedPids, [npmPid, shPid, info.pid].sort((a, b) => a - b));
       assert.equal(result.free, true);
+      // The port is free, so its holder is gone; npm and sh may still be exiting until the confirmation is done.
+      assert.ok(await eventually(() => isGoneOrZombie(info.pid)), 'the holder still runs');
+      assert.deepEqual((await result.settled).killedPids, result.killedPids);
       for (const pid of [npmPid, shPid, info.pid]) assert.ok(isGoneOrZombie(pid), `PID ${pid} still runs`);
       assert.ok(!result.killedPids.includes(child.pid!), 'the job-control shell itself is not part of the job');
       assert.ok(await eventually(() => isGoneOrZombie(child.pid!)), 'the shell exits once its job is gone');
@@ -116,6 +132,7 @@ describe('os killer', () => {
       assert.deepEqual(result.killedPids, [info.pid, ...workers].sort((a, b) => a - b));
       assert.deepEqual(result.stopped?.map((p) => p.pid), result.killedPids);
       for (const p of result.stopped ?? []) assert.match(p.command, /cluster\.js/);
+      assert.deepEqual((await result.settled).killedPids, result.killedPids);
       for (const p of [info.pid, ...workers]) assert.ok(isGoneOrZombie(p), `PID ${p} still runs`);
     });
 
@@ -219,11 +236,72 @@ describe('os killer', () => {
       assert.equal(await isPortAvailable(port), false);
     });
 
+    it('resolves once the port is free, and its background confirmation SIGKILLs a child of the tree that ignores SIGTERM', async () => {
+      // A server (default SIGTERM: exits) with a child that ignores SIGTERM and holds no socket.
+      const script = [
+        "const { spawn } = require('node:child_process');",
+        "const net = require('node:net');",
+        "const c = spawn(process.execPath, ['-e', 'process.on(\\'SIGTERM\\', () => {}); console.log(1); setInterval(() => {}, 1000)'], { stdio: ['ignore', 'pipe', 'ignore'] });",
+        "c.stdout.once('data', () => { const s = net.createServer().listen(0, '127.0.0.1', () => console.log(JSON.stringify({ pid: process.pid, port: s.address().port, childPid: c.pid }))); });",
+      ].join('\n');
+      const { info } = await spawned.start(process.execPath, ['-e', script]);
+      const { port, childPid } = info as unknown as { port: number; childPid: number };
+      spawned.track(childPid);
+      const started = Date.now();
+      const result = await killProcessesOnPort(port, { gracePeriodMs: 400 });
+      assert.deepEqual(withoutStopped(result), { port, killedPids: [info.pid, childPid].sort((a, b) => a - b), free: true });
+      assert.equal(await isPortAvailable(port), true);
+      assert.ok(await eventually(() => isGoneOrZombie(info.pid)), 'the holder still runs');
+      assert.equal(isProcessAlive(childPid), true, 'the caller was kept waiting for the SIGTERM-ignoring child');
+      const settled = await result.settled;
+      assert.ok(Date.now() - started >= 400, 'SIGKILL came before the grace period was over');
+      assert.deepEqual(settled, { killedPids: result.killedPids, errors: [] });
+      assert.ok(isGoneOrZombie(childPid), 'the child that ignores SIGTERM survived the confirmation');
+      assert.equal(Object.keys(result).includes('settled'), false, 'settled is not enumerable (JSON and deep-equal skip it)');
+    });
+
+    it('its background confirmation also stops an orphan of the tree left in the tree\'s process group, SIGTERM-ignoring', async () => {
+      const pidFile = path.join(os.tmpdir(), `dev-ports-orphan-${process.pid}-${Date.now()}`);
+      tempFiles.push(pidFile);
+      // `( … &)`: the subshell exits at once, so the inner sh is re-parented to init but stays in the root's group.
+      const orphan = `trap '' TERM; echo $$ > "$1"; sleep 30`;
+      const { info } = await spawned.start('sh', ['-c', '(sh -c "$2" orphan "$1" &); node "$0" 127.0.0.1 0; exit 0', LISTENER, pidFile, orphan], { detached: true });
+      assert.ok(await eventually(() => fs.existsSync(pidFile) && /^\d+\n$/.test(fs.readFileSync(pidFile, 'utf8'))));
+      const orphanPid = Number(fs.readFileSync(pidFile, 'utf8'));
+      spawned.track(orphanPid);
+      const result = await killProcessesOnPort(info.port as number, { gracePeriodMs: 200 });
+      assert.equal(result.free, true);
+      assert.equal(result.killedPids.includes(orphanPid), false, 'the orphan is not in the tree the first walk sees');
+      const settled = await result.settled;
+      assert.ok(settled.killedPids.includes(orphanPid), `the orphan ${orphanPid} was not stopped: ${JSON.stringify(settled)}`);
+      assert.ok(isGoneOrZombie(orphanPid));
+    });
+
+    it('signals nothing outside the tree: a stranger trapping SIGTERM in the same process group never receives it', async () => {
+      const marker = path.join(os.tmpdir(), `dev-ports-stranger-${process.pid}-${Date.now()}`);
+      tempFiles.push(marker);
+      // sh leads the group and has two children: the server and a stranger that writes the marker on SIGTERM.
+      const stranger = `trap 'echo term > "$1"; exit 0' TERM; echo "{\\"pid\\":$$}" > "$1.pid"; while :; do sleep 0.05; done`;
+      tempFiles.push(`${marker}.pid`);
+      const { child, info } = await spawned.start('sh', ['-c', 'sh -c "$2" stranger "$1" & node "$0" 127.0.0.1 0; wait', LISTENER, marker, stranger], { detached: true });
+      assert.ok(await eventually(() => fs.existsSync(`${marker}.pid`) && fs.readFileSync(`${marker}.pid`, 'utf8').includes('}')));
+      const strangerPid = (JSON.parse(fs.readFileSync(`${marker}.pid`, 'utf8')) as { pid: number }).pid;
+      spawned.track(strangerPid);
+      const result = await killProcessesOnPort(info.port as number, { gracePeriodMs: 300 });
+      assert.deepEqual(result.killedPids, [info.pid]);
+      assert.equal(result.free, true);
+      assert.deepEqual((await result.settled).killedPids, [info.pid]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(fs.existsSync(marker), false, 'the stranger received SIGTERM');
+      assert.equal(isProcessAlive(strangerPid), true, 'the stranger was stopped');
+      assert.equal(isProcessAlive(child.pid!), true, 'the group leader was stopped');
+    });
+
     it('SIGKILLs a server that ignores SIGTERM once the grace period is over', async () => {
       const { port, pid } = await spawned.listener('127.0.0.1', 0, ['ignore-term']);
       const result = await killProcessesOnPort(port, { gracePeriodMs: 300 });
       assert.deepEqual(withoutStopped(result), { port, killedPids: [pid], free: true });
-      assert.ok(isGoneOrZombie(pid));
+      assert.ok(await eventually(() => isGoneOrZombie(pid)));
     });
 
     it('answers free with nothing killed for a port nobody listens on', async () => {
