@@ -1,9 +1,17 @@
 /**
  * Is a TCP port free? Answered by binding it, on every local address, one after the other.
  *
- * Why all four addresses: a bind on 127.0.0.1 or 0.0.0.0 misses a listener on `::1` or an IPv6-only `::`, and a
- * bind on `::1` misses IPv4 listeners (vite #10638, detect-port #17). On Linux the dual-stack `::` alone catches
- * every listener, but on macOS/BSD 0.0.0.0 and 127.0.0.1 can both be bound at once, so each address is tried.
+ * Why every address: a bind on 127.0.0.1 or 0.0.0.0 misses a listener on `::1` or an IPv6-only `::`, and a
+ * bind on `::1` misses IPv4 listeners (vite #10638, detect-port #17). On macOS/BSD and Windows 0.0.0.0 and
+ * 127.0.0.1 can both be bound at once, so all four of `::`, 0.0.0.0, 127.0.0.1 and ::1 are tried. On Linux a
+ * wildcard bind fails next to a listener on any address it covers (the kernel lets a second socket share a port
+ * only when neither listens), and libuv binds `::` dual-stack (it sets IPV6_V6ONLY off itself, whatever
+ * net.ipv6.bindv6only says), so `::` alone sees every IPv4 and IPv6 listener; 0.0.0.0 is bound after it as a
+ * second look that costs one bind, and the specific addresses, which add nothing there, are not bound.
+ *
+ * `::` is bound by listening without a host (Node binds the dual-stack `::` then, or 0.0.0.0 on a machine without
+ * IPv6): a host string would go through `dns.lookup`, whose `net.isIPv6` compiles a large regular expression on its
+ * first use, 3.5–5 ms of every CLI call.
  *
  * TIME_WAIT: libuv sets SO_REUSEADDR on every TCP server socket, so a port whose only remains are connections in
  * TIME_WAIT binds fine and is reported free. That is the right answer for dev servers: Node (Vite, Next.js,
@@ -15,11 +23,12 @@ import { errorCode, OsAccessError } from './errors';
 import { assertPort, assertRange } from './validate';
 import type { WaitOptions } from './types';
 
-const CHECK_HOSTS = ['::', '0.0.0.0', '127.0.0.1', '::1'] as const;
+/** `undefined`: no host, i.e. `::` (see above). */
+const CHECK_HOSTS: readonly (string | undefined)[] = process.platform === 'linux' ? [undefined, '0.0.0.0'] : [undefined, '0.0.0.0', '127.0.0.1', '::1'];
 
 type BindOutcome = 'free' | 'in-use' | 'skip';
 
-function bindOnce(port: number, host: string, ipv6Only = false): Promise<BindOutcome> {
+function bindOnce(port: number, host: string | undefined, ipv6Only = false): Promise<BindOutcome> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
@@ -28,7 +37,7 @@ function bindOnce(port: number, host: string, ipv6Only = false): Promise<BindOut
       if (code === 'EADDRINUSE') resolve('in-use');
       // A host without IPv6 (disabled by sysctl, or a container without ::1) cannot bind an IPv6 address at all:
       // nothing can listen there either, so that address is skipped rather than answered.
-      else if (host.includes(':') && (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT')) resolve('skip');
+      else if (host?.includes(':') && (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT')) resolve('skip');
       else if (code === 'EACCES') {
         reject(
           new OsAccessError(
@@ -41,15 +50,15 @@ function bindOnce(port: number, host: string, ipv6Only = false): Promise<BindOut
       } else reject(err);
     });
     // exclusive: true keeps cluster workers from sharing the primary's handle, so the bind is really ours.
-    server.listen({ port, host, exclusive: true, ipv6Only }, () => {
+    server.listen(host === undefined ? { port, exclusive: true, ipv6Only } : { port, host, exclusive: true, ipv6Only }, () => {
       server.close(() => resolve('free'));
     });
   });
 }
 
 /**
- * True when `port` can be bound on `::`, `0.0.0.0`, `127.0.0.1` and `::1`, i.e. nothing listens on it on any local
- * address. Rejects (never answers "free") when the port cannot be checked, e.g. EACCES for a privileged port.
+ * True when `port` can be bound on `::` and `0.0.0.0` (and on other systems than Linux on `127.0.0.1` and `::1`
+ * too), i.e. nothing listens on it on any local address. Rejects (never answers "free") when the port cannot be checked, e.g. EACCES for a privileged port.
  *
  * @example
  * if (!(await isPortAvailable(3000))) console.log('3000 is taken');

@@ -120,13 +120,15 @@ describe('os isPortAvailable', () => {
       if (probe.error || probe.status !== 0) reason = `unshare -n is not permitted here: ${probe.error?.message ?? probe.stderr.trim()}`;
     });
 
+    // Inside the namespace lo also gets a private address of each family: a listener on a LAN-like address.
     async function runInNamespace(mode: string): Promise<Record<string, unknown>> {
+      const setup = 'ip link set lo up && ip addr add 10.255.0.1/32 dev lo && ip -6 addr add fd00::1/128 dev lo';
       const { info } = await spawned.start('unshare', [
         '-n',
         '--',
         'sh',
         '-c',
-        'ip link set lo up && exec "$0" "$@"',
+        `${setup} && exec "$0" "$@"`,
         process.execPath,
         '-r',
         REGISTER,
@@ -140,6 +142,10 @@ describe('os isPortAvailable', () => {
       ['0.0.0.0', '0.0.0.0'],
       ['dual', ':: (dual-stack)'],
       ['v6only', ':: (IPv6-only)'],
+      ['127.0.0.1', '127.0.0.1'],
+      ['::1', '::1'],
+      ['10.255.0.1', 'an IPv4 address of an interface (10.255.0.1)'],
+      ['fd00::1', 'an IPv6 address of an interface (fd00::1)'],
     ] as const) {
       it(`says a port with a listener on ${what} is in use, and free once it is closed`, async function () {
         if (reason) {
@@ -147,6 +153,7 @@ describe('os isPortAvailable', () => {
           this.skip();
         }
         const result = await runInNamespace(mode);
+        assert.equal(result.error, undefined);
         assert.equal(result.whileListening, false);
         assert.equal(result.afterClose, true);
       });
