@@ -246,8 +246,23 @@ function driveSlices(): void {
   }
   // A pause of a timer's millisecond, not a bare setImmediate: the loop (the editor's other work) gets real room
   // between two slices, and a profile sees them as two stretches instead of one continuous run of Dev Ports frames.
-  if (slicedRuns.length > 0) setTimeout(driveSlices, PAUSE_MS);
+  if (slicedRuns.length > 0) pauseThenDrive();
   else driving = false;
+}
+
+/**
+ * Drives the next slice after {@link PAUSE_MS} of real time. A timer counts from the loop's cached clock, read
+ * before this slice ran, so a bare `setTimeout(fn, 1)` after a 6 ms slice is already due and pauses nothing:
+ * the wake-up checks the real clock and waits again for what is left.
+ */
+function pauseThenDrive(): void {
+  const resumeAt = performance.now() + PAUSE_MS;
+  const wake = () => {
+    const left = resumeAt - performance.now();
+    if (left > 0) setTimeout(wake, left);
+    else driveSlices();
+  };
+  setTimeout(wake, PAUSE_MS);
 }
 
 /**
