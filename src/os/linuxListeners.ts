@@ -678,9 +678,11 @@ export function linuxPortPids(port: number, families?: { v4: boolean; v6: boolea
 }
 
 /**
- * {@link linuxPortPids} in slices that give the event loop a turn every few milliseconds. `syncHead` reads the
- * /proc/net heads on this thread: cheaper for a process's only call (the threadpool's start costs ~2 ms, measured).
+ * {@link linuxPortPids} in slices that give the event loop a turn every few milliseconds. `syncHead` is a
+ * process's first call (the CLI's only one): it reads the /proc/net heads on this thread (the threadpool's start
+ * costs ~2 ms, measured) and goes on from slice to slice without the pause an editor's later calls take.
  */
 export async function linuxPortPidsAsync(port: number, families?: { v4: boolean; v6: boolean }, syncHead = false): Promise<number[]> {
-  return runSliced(portPidSteps(port, families, syncHead ? undefined : await readListenRowsAsync(families)));
+  if (syncHead) return runSliced(portPidSteps(port, families), { pause: false });
+  return runSliced(portPidSteps(port, families, await readListenRowsAsync(families)));
 }

@@ -230,6 +230,8 @@ const PAUSE_MS = 1;
  * `setImmediate` phase would hold the loop for their sum.
  */
 const slicedRuns: (() => boolean)[] = [];
+/** How many of {@link slicedRuns} want the pause between slices (see {@link runSliced}'s `pause`). */
+let pausingRuns = 0;
 let driving = false;
 
 function driveSlices(): void {
@@ -246,8 +248,9 @@ function driveSlices(): void {
   }
   // A pause of a timer's millisecond, not a bare setImmediate: the loop (the editor's other work) gets real room
   // between two slices, and a profile sees them as two stretches instead of one continuous run of Dev Ports frames.
-  if (slicedRuns.length > 0) pauseThenDrive();
-  else driving = false;
+  if (slicedRuns.length === 0) driving = false;
+  else if (pausingRuns > 0) pauseThenDrive();
+  else setImmediate(driveSlices);
 }
 
 /**
@@ -268,20 +271,29 @@ function pauseThenDrive(): void {
 /**
  * Runs steps in slices of about {@link SLICE_MS} shared with every other sliced run, with a pause of
  * {@link PAUSE_MS} between slices. The first step waits for a turn of its own, and the answer is delivered on the next one: the caller's
- * synchronous work before and after (building a view model from it) never adds to a slice.
+ * synchronous work before and after (building a view model from it) never adds to a slice. `pause: false` (a
+ * process's only call, the CLI's: no editor to give room to) goes on with a bare `setImmediate` between slices,
+ * unless a run that wants the pause is in progress.
  */
-export function runSliced<T>(steps: Generator<void, T>): Promise<T> {
+export function runSliced<T>(steps: Generator<void, T>, options: { pause?: boolean } = {}): Promise<T> {
+  const pause = options.pause ?? true;
+  if (pause) pausingRuns++;
   return new Promise<T>((resolve, reject) => {
+    const finish = () => {
+      if (pause) pausingRuns--;
+      return true;
+    };
     slicedRuns.push(() => {
       let next: IteratorResult<void, T>;
       try {
         next = steps.next();
       } catch (err) {
         setImmediate(reject, err);
-        return true;
+        return finish();
       }
-      if (next.done) setImmediate(resolve, next.value);
-      return next.done === true;
+      if (!next.done) return false;
+      setImmediate(resolve, next.value);
+      return finish();
     });
     if (!driving) {
       driving = true;
