@@ -263,7 +263,8 @@ function pauseThenDrive(): void {
   const wake = () => {
     const left = resumeAt - performance.now();
     if (left > 0) setTimeout(wake, left);
-    else driveSlices();
+    // The slice itself in the check phase: every other timer due now (the editor's) runs first.
+    else setImmediate(driveSlices);
   };
   setTimeout(wake, PAUSE_MS);
 }
