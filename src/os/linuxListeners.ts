@@ -46,62 +46,82 @@ export function readListenHead(file: string): string {
   }
   try {
     const head = new ListenHead();
-    for (;;) {
-      const n = fs.readSync(fd, CHUNK, 0, CHUNK.length, null);
-      const done = head.add(CHUNK, n);
-      if (done !== undefined) return done;
-    }
+    const parts: string[] = [];
+    while (!head.done) parts.push(head.add(CHUNK, fs.readSync(fd, CHUNK, 0, CHUNK.length, null)));
+    return parts.join('');
   } finally {
     fs.closeSync(fd);
   }
 }
 
 /**
- * {@link readListenHead} through libuv's threadpool: the kernel's walk of its connection tables (milliseconds with
- * thousands of sockets) happens off the caller's event loop.
+ * Reads the head of a /proc/net/tcp file chunk by chunk through libuv's threadpool (the kernel's walk of its
+ * connection tables, milliseconds with thousands of sockets, happens off the caller's event loop) and hands each
+ * chunk's whole lines of the head to `onPiece` as it comes: the work on this thread per chunk is bounded by the
+ * chunk, never by the size of the head.
  */
-export async function readListenHeadAsync(file: string): Promise<string> {
+async function readListenHeadPieces(file: string, onPiece: (piece: string) => void): Promise<void> {
   let handle: fs.promises.FileHandle;
   try {
     handle = await fs.promises.open(file, 'r');
   } catch (err) {
-    if (errorCode(err) === 'ENOENT') return '';
+    if (errorCode(err) === 'ENOENT') return;
     throw err;
   }
   try {
     const head = new ListenHead();
     const chunk = Buffer.allocUnsafe(CHUNK.length);
-    for (;;) {
+    while (!head.done) {
       const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
-      const done = head.add(chunk, bytesRead);
-      if (done !== undefined) return done;
+      onPiece(head.add(chunk, bytesRead));
     }
   } finally {
     await handle.close();
   }
 }
 
-/** Collects the chunks of a /proc/net/tcp file until the first row that is not LISTEN (or a half-open request). */
+/** {@link readListenHead} off the event loop (see {@link readListenHeadPieces}). */
+export async function readListenHeadAsync(file: string): Promise<string> {
+  const parts: string[] = [];
+  await readListenHeadPieces(file, (piece) => parts.push(piece));
+  return parts.join('');
+}
+
+/**
+ * Cuts the chunks of a /proc/net/tcp file at the first row that is not LISTEN (or a half-open request). Only the
+ * unfinished last line of a chunk is carried to the next one, so the text is looked at once (appending every
+ * chunk to one string and searching it would flatten a growing string per chunk).
+ */
 class ListenHead {
-  private text = '';
-  private lineStart = 0;
+  /** Whether the head is complete: no more chunks are needed. */
+  done = false;
+  private carry = '';
   private header = true;
 
-  /** Adds `n` bytes of `chunk`; the head once it is complete (n = 0 is the end of the file), else undefined. */
-  add(chunk: Buffer, n: number): string | undefined {
-    if (n === 0) return this.text;
-    this.text += chunk.toString('latin1', 0, n);
-    for (let end = this.text.indexOf('\n', this.lineStart); end !== -1; end = this.text.indexOf('\n', this.lineStart)) {
-      const line = this.text.slice(this.lineStart, end);
+  /** Adds `n` bytes of `chunk` (n = 0 is the end of the file); the whole lines of the head they complete. */
+  add(chunk: Buffer, n: number): string {
+    if (this.done) return '';
+    if (n === 0) {
+      this.done = true;
+      return this.carry;
+    }
+    const text = this.carry + chunk.toString('latin1', 0, n);
+    let lineStart = 0;
+    for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', lineStart)) {
       if (this.header) this.header = false;
       else {
         // `  0: 0100007F:0BB8 00000000:0000 0A ...`: the state is the fourth field.
-        const state = line.trim().split(/\s+/, 4)[3];
-        if (state !== '0A' && state !== '03') return this.text.slice(0, this.lineStart);
+        const state = text.slice(lineStart, end).trim().split(/\s+/, 4)[3];
+        if (state !== '0A' && state !== '03') {
+          this.done = true;
+          this.carry = '';
+          return text.slice(0, lineStart);
+        }
       }
-      this.lineStart = end + 1;
+      lineStart = end + 1;
     }
-    return undefined;
+    this.carry = text.slice(lineStart);
+    return text.slice(0, lineStart);
   }
 }
 
@@ -115,8 +135,16 @@ export function readListenRows(families: { v4: boolean; v6: boolean } = { v4: tr
 
 /** {@link readListenRows} with both files read off the event loop, at the same time. */
 export async function readListenRowsAsync(families: { v4: boolean; v6: boolean } = { v4: true, v6: true }): Promise<ProcNetListenRow[]> {
-  const [v4, v6] = await Promise.all([families.v4 ? readListenHeadAsync('/proc/net/tcp') : '', families.v6 ? readListenHeadAsync('/proc/net/tcp6') : '']);
-  return [...parseProcNetTcp(v4, LITTLE_ENDIAN), ...parseProcNetTcp(v6, LITTLE_ENDIAN)];
+  // Each chunk's rows are parsed as it arrives: a head of thousands of listeners is never decoded in one go.
+  const read = async (file: string) => {
+    const rows: ProcNetListenRow[] = [];
+    await readListenHeadPieces(file, (piece) => {
+      for (const row of parseProcNetTcp(piece, LITTLE_ENDIAN)) rows.push(row);
+    });
+    return rows;
+  };
+  const [v4, v6] = await Promise.all([families.v4 ? read('/proc/net/tcp') : [], families.v6 ? read('/proc/net/tcp6') : []]);
+  return [...v4, ...v6];
 }
 
 /**
@@ -230,6 +258,9 @@ const OTHER_NET = 1e6;
 /** Yielded by the scan steps between units of work: "a good moment to give the event loop a turn". */
 const TICK = 0;
 
+/** Syscalls (readlinks, stats) between two pauses of a scan's steps: a few dozen is a fraction of a millisecond. */
+const STEP = 32;
+
 /**
  * Scan order, produced lazily (a look-up that ends early pays only for what it looked at): hinted PIDs; then the
  * few newest processes of this network namespace (dev servers are usually recent; see {@link byRecency}); then every other process of a socket uid,
@@ -265,8 +296,10 @@ function* scanOrder(hintPids: readonly number[], socketUids: ReadonlySet<number>
     return net !== undefined && net !== ourNet;
   };
   let newest = 0;
+  let looked = 0;
   for (const pid of all) {
     if (newest >= NEWEST_FIRST) break;
+    if (++looked % STEP === 0) yield TICK;
     if (done.has(pid)) continue;
     const st = statOf(pid);
     if (st === undefined || !socketUids.has(st.uid) || (counts && st.size === 0) || otherNet(pid)) continue;
@@ -277,7 +310,7 @@ function* scanOrder(hintPids: readonly number[], socketUids: ReadonlySet<number>
   const sameUid: { pid: number; fds: number; age: number }[] = [];
   const rest: { pid: number; fds: number; age: number }[] = [];
   for (let age = 0; age < all.length; age++) {
-    if (age % 32 === 31) yield TICK;
+    if (age % STEP === STEP - 1) yield TICK;
     const pid = all[age];
     if (done.has(pid)) continue;
     const st = statOf(pid);
@@ -448,10 +481,19 @@ function* inodeHolderSteps(
       memoryDirty = true;
     }
   };
-  for (const inode of inodes) check(inode);
+  // One readlink per remembered socket: thousands of listeners are thousands of syscalls, so a pause every few dozen.
+  let checked = 0;
+  for (const inode of inodes) {
+    check(inode);
+    if (++checked % STEP === 0) yield;
+  }
   if (holders.size < inodes.size && !memoryLoaded) {
     loadMemory();
-    for (const inode of inodes) if (!holders.has(inode)) check(inode);
+    for (const inode of inodes) {
+      if (holders.has(inode)) continue;
+      check(inode);
+      if (++checked % STEP === 0) yield;
+    }
   }
   const now = Date.now();
   const missing = () => [...inodes].filter((inode) => !holders.has(inode));
@@ -472,7 +514,10 @@ function* inodeHolderSteps(
         throw err;
       }
       let found = false;
+      let looked = 0;
       for (const fd of fds) {
+        // A process with thousands of descriptors (a browser, an editor) is several slices' worth of readlinks.
+        if (++looked % STEP === 0) yield;
         let link: string;
         try {
           link = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
@@ -586,7 +631,9 @@ function* listenerSocketSteps(port: number | undefined, options: SocketOptions, 
   );
   const infoCache = new Map<number, ProcessInfo | undefined>();
   const byKey = new Map<string, Listener>();
+  let n = 0;
   for (const row of rows) {
+    if (++n % 256 === 0) yield;
     const key = `${row.port} ${row.address}`;
     let listener = byKey.get(key);
     if (!listener) {
@@ -631,9 +678,11 @@ export function linuxPortPids(port: number, families?: { v4: boolean; v6: boolea
 }
 
 /**
- * {@link linuxPortPids} in slices that give the event loop a turn every few milliseconds. `syncHead` reads the
- * /proc/net heads on this thread: cheaper for a process's only call (the threadpool's start costs ~2 ms, measured).
+ * {@link linuxPortPids} in slices that give the event loop a turn every few milliseconds. `syncHead` is a
+ * process's first call (the CLI's only one): it reads the /proc/net heads on this thread (the threadpool's start
+ * costs ~2 ms, measured) and goes on from slice to slice without the pause an editor's later calls take.
  */
 export async function linuxPortPidsAsync(port: number, families?: { v4: boolean; v6: boolean }, syncHead = false): Promise<number[]> {
-  return runSliced(portPidSteps(port, families, syncHead ? undefined : await readListenRowsAsync(families)));
+  if (syncHead) return runSliced(portPidSteps(port, families), { pause: false });
+  return runSliced(portPidSteps(port, families, await readListenRowsAsync(families)));
 }

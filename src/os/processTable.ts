@@ -217,20 +217,90 @@ export function runNow<T>(steps: Generator<void, T>): T {
   }
 }
 
-/** How long a slice of the async look-ups may hold the event loop before it gives the loop a turn. */
+/** How long the sliced look-ups together may hold the event loop before they give the loop a turn. */
 const SLICE_MS = 6;
+/** How long one look-up runs before the next one waiting gets its share of the slice. */
+const QUANTUM_MS = 1;
+/** The pause between two slices. */
+const PAUSE_MS = 1;
 
-/** Runs steps in slices of about {@link SLICE_MS}, with a `setImmediate` between slices. */
-export async function runSliced<T>(steps: Generator<void, T>, sliceMs = SLICE_MS): Promise<T> {
-  let start = performance.now();
-  for (;;) {
-    const next = steps.next();
-    if (next.done) return next.value;
-    if (performance.now() - start >= sliceMs) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      start = performance.now();
-    }
+/**
+ * Every sliced run in progress, served round-robin by one driver. The budget is per turn of the event loop, not
+ * per run: concurrent look-ups (the view's poll, a stale sweep, a status bar) each taking a whole slice in the same
+ * `setImmediate` phase would hold the loop for their sum.
+ */
+const slicedRuns: (() => boolean)[] = [];
+/** How many of {@link slicedRuns} want the pause between slices (see {@link runSliced}'s `pause`). */
+let pausingRuns = 0;
+let driving = false;
+
+function driveSlices(): void {
+  const deadline = performance.now() + SLICE_MS;
+  while (slicedRuns.length > 0) {
+    const run = slicedRuns[0];
+    const quantumEnd = Math.min(deadline, performance.now() + QUANTUM_MS);
+    let done: boolean;
+    do done = run();
+    while (!done && performance.now() < quantumEnd);
+    slicedRuns.shift();
+    if (!done) slicedRuns.push(run);
+    if (performance.now() >= deadline) break;
   }
+  // A pause of a timer's millisecond, not a bare setImmediate: the loop (the editor's other work) gets real room
+  // between two slices, and a profile sees them as two stretches instead of one continuous run of Dev Ports frames.
+  if (slicedRuns.length === 0) driving = false;
+  else if (pausingRuns > 0) pauseThenDrive();
+  else setImmediate(driveSlices);
+}
+
+/**
+ * Drives the next slice after {@link PAUSE_MS} of real time. A timer counts from the loop's cached clock, read
+ * before this slice ran, so a bare `setTimeout(fn, 1)` after a 6 ms slice is already due and pauses nothing:
+ * the wake-up checks the real clock and waits again for what is left.
+ */
+function pauseThenDrive(): void {
+  const resumeAt = performance.now() + PAUSE_MS;
+  const wake = () => {
+    const left = resumeAt - performance.now();
+    if (left > 0) setTimeout(wake, left);
+    // The slice itself in the check phase: every other timer due now (the editor's) runs first.
+    else setImmediate(driveSlices);
+  };
+  setTimeout(wake, PAUSE_MS);
+}
+
+/**
+ * Runs steps in slices of about {@link SLICE_MS} shared with every other sliced run, with a pause of
+ * {@link PAUSE_MS} between slices. The first step waits for a turn of its own, and the answer is delivered on the next one: the caller's
+ * synchronous work before and after (building a view model from it) never adds to a slice. `pause: false` (a
+ * process's only call, the CLI's: no editor to give room to) goes on with a bare `setImmediate` between slices,
+ * unless a run that wants the pause is in progress.
+ */
+export function runSliced<T>(steps: Generator<void, T>, options: { pause?: boolean } = {}): Promise<T> {
+  const pause = options.pause ?? true;
+  if (pause) pausingRuns++;
+  return new Promise<T>((resolve, reject) => {
+    const finish = () => {
+      if (pause) pausingRuns--;
+      return true;
+    };
+    slicedRuns.push(() => {
+      let next: IteratorResult<void, T>;
+      try {
+        next = steps.next();
+      } catch (err) {
+        setImmediate(reject, err);
+        return finish();
+      }
+      if (!next.done) return false;
+      setImmediate(resolve, next.value);
+      return finish();
+    });
+    if (!driving) {
+      driving = true;
+      setImmediate(driveSlices);
+    }
+  });
 }
 
 /**

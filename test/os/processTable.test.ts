@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ancestors, descendants, snapshotProcessTable } from '../../src/os/processTable';
+import { ancestors, descendants, runNow, runSliced, snapshotProcessTable } from '../../src/os/processTable';
 import { LISTENER, Spawned } from './helpers';
 
 describe('os processTable', () => {
@@ -51,5 +51,44 @@ describe('os processTable', () => {
     assert.equal(entry.pgid, viaProc.get(info.pid)!.pgid);
     assert.equal(entry.command, `node ${LISTENER} 127.0.0.1 0`);
     assert.deepEqual(descendants(viaPs, child.pid!), [info.pid]);
+  });
+
+  describe('runSliced', () => {
+    /** `steps` steps of ~20 µs of work each, logging `name` at every step; answers `name` and its step count. */
+    function* busy(name: string, steps: number, log: string[]): Generator<void, string> {
+      for (let i = 0; i < steps; i++) {
+        const until = process.hrtime.bigint() + 20_000n;
+        while (process.hrtime.bigint() < until);
+        log.push(name);
+        yield;
+      }
+      return `${name} ${steps}`;
+    }
+
+    it('gives the same answer as runNow, shares the turns between concurrent runs, and lets timers run between slices', async () => {
+      const log: string[] = [];
+      let timerRan = false;
+      setTimeout(() => (timerRan = true), 0);
+      const [a, b] = await Promise.all([runSliced(busy('a', 1500, log)), runSliced(busy('b', 1500, log), { pause: false })]);
+      assert.equal(a, runNow(busy('a', 1500, [])));
+      assert.equal(b, 'b 1500');
+      assert.ok(timerRan);
+      // Round-robin: b started long before a finished (a alone is ~30 ms of steps, a slice is a few ms).
+      assert.ok(log.indexOf('b') < log.lastIndexOf('a'), 'b waited for the whole of a');
+      assert.ok(log.indexOf('a') < log.lastIndexOf('b'));
+    });
+
+    it('rejects only the run whose step throws; the others finish', async () => {
+      function* failing(): Generator<void, number> {
+        yield;
+        throw new Error('step failed');
+      }
+      const log: string[] = [];
+      const [failed, ok] = await Promise.allSettled([runSliced(failing()), runSliced(busy('c', 50, log))]);
+      assert.equal(failed.status, 'rejected');
+      assert.equal((failed as PromiseRejectedResult).reason.message, 'step failed');
+      assert.deepEqual(ok, { status: 'fulfilled', value: 'c 50' });
+      assert.equal(log.length, 50);
+    });
   });
 });
