@@ -83,6 +83,29 @@ describe('Ledger', () => {
       assert.throws(() => ledger.tryClaim(entry('/src/web', 70000)), /Port must be an integer from 1 to 65535/);
       assert.deepStrictEqual(fs.readdirSync(path.join(home, 'ports')), []);
     });
+    it('counts as held only files named <port>.json, in plain decimal from 1 to 65535', () => {
+      ledger.tryClaim(entry('/src/web', 3000));
+      const dir = path.join(home, 'ports');
+      const odd = ['1e3.json', '01000.json', ' 1001.json', '1002 .json', '1.0.json', '65536.json', '0.json', '-5.json', '+7.json', '0x10.json', '.3001.json.tmp-1-x', '3002.json.corrupt-1', '3003.jsonx', 'notes.txt'];
+      for (const name of odd) fs.writeFileSync(path.join(dir, name), '{}');
+      fs.writeFileSync(path.join(dir, '65535.json'), '{}');
+      fs.writeFileSync(path.join(dir, '1.json'), '{}');
+      assert.deepStrictEqual([...ledger.heldPorts()].sort((a, b) => a - b), [1, 3000, 65535]);
+      const view = ledger.heldPortsView();
+      assert.deepStrictEqual([1, 16, 1000, 1001, 1002, 3000, 3001, 3002, 65535].filter((p) => view.has(p)), [1, 3000, 65535]);
+    });
+
+    it('leaves the project\'s own port out of the held view, and sees claims made after the view was taken', () => {
+      ledger.tryClaim(entry('/src/web', 3000));
+      const view = ledger.heldPortsView('/src/web');
+      assert.strictEqual(view.has(3000), false);
+      ledger.tryClaim(entry('/src/api', 3001));
+      assert.strictEqual(view.has(3001), true);
+      assert.strictEqual(ledger.heldPortsView().has(3000), true);
+      const copy = ledger.heldPorts();
+      copy.add(4000);
+      assert.strictEqual(ledger.heldPorts().has(4000), false);
+    });
   });
 
   describe('release and update', () => {
