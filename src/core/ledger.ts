@@ -60,6 +60,11 @@ const WATCHED_POLL_MS = 25;
 const LEFTOVER_AGE_MS = 10 * 60_000;
 /** An entry stamped further than this in the future was written before the clock was stepped back. */
 const FUTURE_SLACK_MS = 60_000;
+/** Folder mtimes closer to now than this may hide a second change in the same clock tick (see `settledVersion`). */
+const MTIME_SETTLE_MS = 100;
+/** The entries cache is dropped past this age anyway: a tool that edits an entry in place (or chmods it) does not
+ * move the folder's mtime, and the view should show that within a poll or ten. */
+const ENTRIES_MAX_AGE_MS = 30_000;
 const ENTRY_NAME = /^(\d{1,5})\.json$/;
 /** Our own temp names: `.<port>.json.tmp-<pid>-…`, `.<port>.json.release-<pid>-…`, `.<hash>.tmp-<pid>-…`. */
 const LEFTOVER_NAME = /^\.[^.]+(?:\.json)?\.(?:tmp|release)-(\d+)-/;
@@ -198,6 +203,12 @@ function serialize(entry: LedgerEntry): string {
   return `${JSON.stringify(file, null, 2)}\n`;
 }
 
+function copyEntry(entry: LedgerEntry): LedgerEntry {
+  const copy: LedgerEntry = { ...entry };
+  if (entry.owner) copy.owner = { ...entry.owner };
+  return copy;
+}
+
 function sameEntry(a: LedgerEntry, b: LedgerEntry): boolean {
   return serialize(a) === serialize(b);
 }
@@ -288,6 +299,11 @@ export class Ledger {
    * a `link()` that fails on a taken port (the caller tries another), and a port skipped by mistake stays free.
    */
   private heldCache?: { mtimeNs: bigint; ports: Uint8Array };
+  /**
+   * The last parse of every entry (the view polls `entries()` every few seconds), valid while the folder's settled
+   * version is unchanged and for 30 s at most. Kept as copies, handed out as copies: no caller can change it.
+   */
+  private entriesCache?: { version: string; at: number; entries: LedgerEntry[] };
 
   constructor(options: LedgerOptions = {}) {
     this.home = path.resolve(options.home ?? Ledger.defaultHome());
@@ -438,6 +454,13 @@ export class Ledger {
    * for (const e of ledger.entries()) console.log(e.port, e.projectId);
    */
   entries(): LedgerEntry[] {
+    // Stat before listing: a change made while we read moves the mtime past the version we keep.
+    const version = this.settledVersion();
+    const now = this.clock.now();
+    const cache = this.entriesCache;
+    if (cache && version !== undefined && cache.version === version && now - cache.at >= 0 && now - cache.at < ENTRIES_MAX_AGE_MS) {
+      return cache.entries.map(copyEntry);
+    }
     const result: LedgerEntry[] = [];
     for (const name of this.names()) {
       // Our own temp files and set-aside corrupt files are expected here; they are not entries.
@@ -451,7 +474,25 @@ export class Ledger {
       const read = this.read(port);
       if (read.kind === 'entry') result.push(read.entry);
     }
-    return result.sort((a, b) => a.port - b.port);
+    result.sort((a, b) => a.port - b.port);
+    this.entriesCache = version === undefined ? undefined : { version, at: now, entries: result.map(copyEntry) };
+    return result;
+  }
+
+  /**
+   * The ports folder's version for the entries cache: its mtime (ns) and inode, which move with every entry
+   * created, renamed over or removed (every writer of the folder writes by rename, link or unlink). Undefined
+   * while the mtime is within 100 ms of now, or in the future: file times are coarse (a clock tick), so two
+   * changes inside one tick would share an mtime, and only a settled mtime proves the folder unchanged since.
+   */
+  private settledVersion(): string | undefined {
+    try {
+      const st = fs.statSync(this.portsDir, { bigint: true });
+      const age = Date.now() - Number(st.mtimeMs);
+      return age >= MTIME_SETTLE_MS ? `${st.mtimeNs}:${st.ino}` : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /**

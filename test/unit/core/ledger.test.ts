@@ -1,4 +1,5 @@
 import * as assert from 'assert';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -105,6 +106,74 @@ describe('Ledger', () => {
       const copy = ledger.heldPorts();
       copy.add(4000);
       assert.strictEqual(ledger.heldPorts().has(4000), false);
+    });
+  });
+
+  describe('entries cache', () => {
+    const portsDir = () => path.join(home, 'ports');
+    /** Moves the folder's mtime back by `seconds`, as if its last change were that long ago (past the settle window). */
+    const ageFolder = (seconds: number) => {
+      const then = new Date(Date.now() - seconds * 1000);
+      fs.utimesSync(portsDir(), then, then);
+    };
+    const otherProcess = (code: string) =>
+      execFileSync(process.execPath, ['-r', path.resolve(__dirname, '../../register.js'), '-e', code, path.resolve(__dirname, '../../../src/core/ledger.ts'), home], { timeout: 15000 });
+    const countReads = (l: Ledger) => {
+      const box = { reads: 0 };
+      const target = l as unknown as { read: (port: number) => unknown };
+      const original = target.read.bind(l);
+      target.read = (port: number) => {
+        box.reads++;
+        return original(port);
+      };
+      return box;
+    };
+
+    it('does not read the entries again while the folder is unchanged', () => {
+      ledger.tryClaim(entry('/src/web', 3000));
+      ledger.tryClaim(entry('/src/api', 3001));
+      ageFolder(5);
+      const reads = countReads(ledger);
+      assert.strictEqual(ledger.entries().length, 2);
+      assert.strictEqual(reads.reads, 2);
+      assert.deepStrictEqual(ledger.entries().map((e) => e.projectId), ['/src/web', '/src/api']);
+      assert.strictEqual(reads.reads, 2);
+    });
+
+    it('sees an entry that another process adds or removes on the next call', () => {
+      ledger.tryClaim(entry('/src/web', 3000));
+      ageFolder(5);
+      assert.deepStrictEqual(ledger.entries().map((e) => e.port), [3000]);
+      const script = (body: string) => `const { Ledger } = require(process.argv[1]); const l = new Ledger({ home: process.argv[2] }); ${body}`;
+      otherProcess(script(`l.tryClaim({ projectId: '/src/api', port: 3001, allocatedAt: 1 });`));
+      assert.deepStrictEqual(ledger.entries().map((e) => e.port), [3000, 3001]);
+      // The same once the change is older than the settle window: the mtime moved, so the parse is redone.
+      otherProcess(script(`l.release(3000);`));
+      ageFolder(3);
+      assert.deepStrictEqual(ledger.entries().map((e) => e.port), [3001]);
+      otherProcess(script(`l.update({ projectId: '/src/api', port: 3001, allocatedAt: 1, pid: 4242 });`));
+      ageFolder(1);
+      assert.strictEqual(ledger.entries()[0]?.pid, 4242);
+    });
+
+    it('re-reads an entry edited in place (no folder change) once the cache is 30 s old', () => {
+      ledger.tryClaim(entry('/src/web', 3000));
+      ageFolder(5);
+      assert.strictEqual(ledger.entries()[0]?.projectId, '/src/web');
+      fs.writeFileSync(portFile(3000), JSON.stringify({ version: 1, projectId: '/src/edited', port: 3000, allocatedAt: 1 }));
+      assert.strictEqual(ledger.entries()[0]?.projectId, '/src/web');
+      clock.advance(30_000);
+      assert.strictEqual(ledger.entries()[0]?.projectId, '/src/edited');
+    });
+
+    it('hands out copies, so a caller cannot change what the next caller sees', () => {
+      ledger.tryClaim(entry('/src/web', 3000, { owner: { pid: 42, kind: 'cli' } }));
+      ageFolder(5);
+      const first = ledger.entries();
+      first[0]!.projectId = '/changed';
+      first[0]!.owner!.pid = 1;
+      first.pop();
+      assert.deepStrictEqual(ledger.entries(), [entry('/src/web', 3000, { owner: { pid: 42, kind: 'cli' } })]);
     });
   });
 
