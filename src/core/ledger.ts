@@ -108,9 +108,19 @@ function readNoFollow(file: string): string {
   }
 }
 
+/** SHA-1s already computed: one reservation looks a project's index up two or three times, and each `createHash`
+ * of a cold CLI process costs 0.35 ms and more (profiles of `dev-ports reserve`). Bounded: ids are few per process. */
+const indexNames = new Map<string, string>();
+
 /** Name of a project's index file: the project id's SHA-1 (fixed length, any characters in the id). */
 function indexName(projectId: string): string {
-  return crypto.createHash('sha1').update(projectId).digest('hex');
+  let name = indexNames.get(projectId);
+  if (name === undefined) {
+    name = crypto.createHash('sha1').update(projectId).digest('hex');
+    if (indexNames.size >= 1024) indexNames.clear();
+    indexNames.set(projectId, name);
+  }
+  return name;
 }
 
 /**
