@@ -431,10 +431,11 @@ export class PortAllocator {
         // Another process (a second window, the CLI) may have reserved for this very project since we looked.
         const mine = this.ledger.findByProject(projectId);
         if (mine) return { allocation: toAllocation(mine), probe: false };
-        const held = this.ledger.heldPorts();
-        for (const a of this.readStore()) if (a.projectId !== projectId) held.add(a.port);
+        const held = this.ledger.heldPortsView();
+        const stored = new Set<number>();
+        for (const a of this.readStore()) if (a.projectId !== projectId) stored.add(a.port);
         for (let port = from; port <= range.end; port++) {
-          if (held.has(port)) continue;
+          if (held.has(port) || stored.has(port)) continue;
           entry.port = port;
           // false: a file appeared since the listing (a reserver that ignores the lock): the next port.
           if (this.ledger.tryClaim(entry)) return { allocation: toAllocation(entry), probe: true };

@@ -60,6 +60,11 @@ const WATCHED_POLL_MS = 25;
 const LEFTOVER_AGE_MS = 10 * 60_000;
 /** An entry stamped further than this in the future was written before the clock was stepped back. */
 const FUTURE_SLACK_MS = 60_000;
+/** Folder mtimes closer to now than this may hide a second change in the same clock tick (see `settledVersion`). */
+const MTIME_SETTLE_MS = 100;
+/** The entries cache is dropped past this age anyway: a tool that edits an entry in place (or chmods it) does not
+ * move the folder's mtime, and the view should show that within a poll or ten. */
+const ENTRIES_MAX_AGE_MS = 30_000;
 const ENTRY_NAME = /^(\d{1,5})\.json$/;
 /** Our own temp names: `.<port>.json.tmp-<pid>-…`, `.<port>.json.release-<pid>-…`, `.<hash>.tmp-<pid>-…`. */
 const LEFTOVER_NAME = /^\.[^.]+(?:\.json)?\.(?:tmp|release)-(\d+)-/;
@@ -103,22 +108,43 @@ function readNoFollow(file: string): string {
   }
 }
 
+/** SHA-1s already computed: one reservation looks a project's index up two or three times, and each `createHash`
+ * of a cold CLI process costs 0.35 ms and more (profiles of `dev-ports reserve`). Bounded: ids are few per process. */
+const indexNames = new Map<string, string>();
+
 /** Name of a project's index file: the project id's SHA-1 (fixed length, any characters in the id). */
 function indexName(projectId: string): string {
-  return crypto.createHash('sha1').update(projectId).digest('hex');
+  let name = indexNames.get(projectId);
+  if (name === undefined) {
+    name = crypto.createHash('sha1').update(projectId).digest('hex');
+    if (indexNames.size >= 1024) indexNames.clear();
+    indexNames.set(projectId, name);
+  }
+  return name;
 }
 
-/** The port of an entry's file name (`3000.json`), else undefined; no regular expression (it runs per entry). */
-function portOfName(name: string): number | undefined {
-  const n = name.length;
-  if (n < 6 || n > 10 || !name.endsWith('.json') || name.charCodeAt(0) === 48 /* '0' */) return undefined;
-  let port = 0;
-  for (let i = 0; i < n - 5; i++) {
-    const c = name.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) return undefined;
-    port = port * 10 + c;
+/**
+ * Marks in `bitmap` the port of each entry's file name (`3000.json`); other names are skipped. Runs over every name
+ * of a big ledger, in the CLI's cold interpreter: one `+slice` per name (native number parsing), checked by its
+ * first character, its digit count and its range, costs about a third of a per-character loop.
+ */
+function markPortsOfNames(names: readonly string[], bitmap: Uint8Array): void {
+  for (const name of names) {
+    const n = name.length;
+    const first = name.charCodeAt(0);
+    // '1'..'9' first: no leading zero, no sign, no space, no hidden files (`.3000.json.tmp-…`).
+    if (n < 6 || n > 10 || first < 49 || first > 57 || !name.endsWith('.json')) continue;
+    const port = +name.slice(0, -5);
+    // `+` also accepts '1e3', '1.0' and '1 ': only a plain decimal has as many digits as characters.
+    if (!(port >= 1 && port <= 65535) || port % 1 !== 0) continue;
+    const digits = port < 10 ? 1 : port < 100 ? 2 : port < 1000 ? 3 : port < 10000 ? 4 : 5;
+    if (digits === n - 5) bitmap[port] = 1;
   }
-  return port >= 1 && port <= 65535 ? port : undefined;
+}
+
+/** A read-only view of the held ports: membership only, nothing copied. */
+export interface HeldPorts {
+  has(port: number): boolean;
 }
 
 /** Project id shown for a held port whose entry cannot be read (it never equals a real project folder). */
@@ -185,6 +211,12 @@ function serialize(entry: LedgerEntry): string {
   if (entry.pid !== undefined) file.pid = entry.pid;
   if (entry.owner) file.owner = { ...entry.owner };
   return `${JSON.stringify(file, null, 2)}\n`;
+}
+
+function copyEntry(entry: LedgerEntry): LedgerEntry {
+  const copy: LedgerEntry = { ...entry };
+  if (entry.owner) copy.owner = { ...entry.owner };
+  return copy;
 }
 
 function sameEntry(a: LedgerEntry, b: LedgerEntry): boolean {
@@ -276,7 +308,12 @@ export class Ledger {
    * The ports of the last listing, valid while the folder's mtime is unchanged. A stale copy is safe: a claim is
    * a `link()` that fails on a taken port (the caller tries another), and a port skipped by mistake stays free.
    */
-  private heldCache?: { mtimeNs: bigint; ports: Set<number> };
+  private heldCache?: { mtimeNs: bigint; ports: Uint8Array };
+  /**
+   * The last parse of every entry (the view polls `entries()` every few seconds), valid while the folder's settled
+   * version is unchanged and for 30 s at most. Kept as copies, handed out as copies: no caller can change it.
+   */
+  private entriesCache?: { version: string; at: number; entries: LedgerEntry[] };
 
   constructor(options: LedgerOptions = {}) {
     this.home = path.resolve(options.home ?? Ledger.defaultHome());
@@ -427,6 +464,13 @@ export class Ledger {
    * for (const e of ledger.entries()) console.log(e.port, e.projectId);
    */
   entries(): LedgerEntry[] {
+    // Stat before listing: a change made while we read moves the mtime past the version we keep.
+    const version = this.settledVersion();
+    const now = this.clock.now();
+    const cache = this.entriesCache;
+    if (cache && version !== undefined && cache.version === version && now - cache.at >= 0 && now - cache.at < ENTRIES_MAX_AGE_MS) {
+      return cache.entries.map(copyEntry);
+    }
     const result: LedgerEntry[] = [];
     for (const name of this.names()) {
       // Our own temp files and set-aside corrupt files are expected here; they are not entries.
@@ -440,7 +484,25 @@ export class Ledger {
       const read = this.read(port);
       if (read.kind === 'entry') result.push(read.entry);
     }
-    return result.sort((a, b) => a.port - b.port);
+    result.sort((a, b) => a.port - b.port);
+    this.entriesCache = version === undefined ? undefined : { version, at: now, entries: result.map(copyEntry) };
+    return result;
+  }
+
+  /**
+   * The ports folder's version for the entries cache: its mtime (ns) and inode, which move with every entry
+   * created, renamed over or removed (every writer of the folder writes by rename, link or unlink). Undefined
+   * while the mtime is within 100 ms of now, or in the future: file times are coarse (a clock tick), so two
+   * changes inside one tick would share an mtime, and only a settled mtime proves the folder unchanged since.
+   */
+  private settledVersion(): string | undefined {
+    try {
+      const st = fs.statSync(this.portsDir, { bigint: true });
+      const age = Date.now() - Number(st.mtimeMs);
+      return age >= MTIME_SETTLE_MS ? `${st.mtimeNs}:${st.ino}` : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -451,23 +513,43 @@ export class Ledger {
    * await findAvailablePort(3000, 3999, { exclude: ledger.heldPorts('/src/web') });
    */
   heldPorts(exceptProjectId?: string): Set<number> {
-    const mtimeNs = this.folderMtime();
-    let held: Set<number>;
-    if (this.heldCache && mtimeNs !== undefined && this.heldCache.mtimeNs === mtimeNs) {
-      held = new Set(this.heldCache.ports);
-    } else {
-      held = new Set<number>();
-      for (const name of this.names()) {
-        const port = portOfName(name);
-        if (port !== undefined) held.add(port);
-      }
-      if (mtimeNs !== undefined) this.heldCache = { mtimeNs, ports: new Set(held) };
-    }
+    const bitmap = this.heldBitmap();
+    const held = new Set<number>();
+    for (let port = 1; port <= 65535; port++) if (bitmap[port] === 1) held.add(port);
     if (exceptProjectId !== undefined) {
       const own = this.findByProject(exceptProjectId);
       if (own && !own.foreign) held.delete(own.port);
     }
     return held;
+  }
+
+  /**
+   * `heldPorts` for callers that only ask "is this port held?": one directory listing (none while the folder is
+   * unchanged) and nothing copied. The view reads the ledger's current listing: use it within one synchronous
+   * section (e.g. under `withLock`), and take a new one after awaiting.
+   *
+   * @example
+   * const held = ledger.heldPortsView('/src/web');
+   * held.has(3000); // true when another project (or junk) holds 3000
+   */
+  heldPortsView(exceptProjectId?: string): HeldPorts {
+    const bitmap = this.heldBitmap();
+    let own: number | undefined;
+    if (exceptProjectId !== undefined) {
+      const entry = this.findByProject(exceptProjectId);
+      if (entry && !entry.foreign) own = entry.port;
+    }
+    return { has: (port: number) => port !== own && bitmap[port] === 1 };
+  }
+
+  /** The held ports as a bitmap indexed by port, cached while the folder's mtime is unchanged. Never hand it out. */
+  private heldBitmap(): Uint8Array {
+    const mtimeNs = this.folderMtime();
+    if (this.heldCache && mtimeNs !== undefined && this.heldCache.mtimeNs === mtimeNs) return this.heldCache.ports;
+    const ports = new Uint8Array(65536);
+    markPortsOfNames(this.names(), ports);
+    this.heldCache = mtimeNs === undefined ? undefined : { mtimeNs, ports };
+    return ports;
   }
 
   private folderMtime(): bigint | undefined {
@@ -486,8 +568,7 @@ export class Ledger {
       this.heldCache = undefined;
       return;
     }
-    if (held) this.heldCache.ports.add(port);
-    else this.heldCache.ports.delete(port);
+    this.heldCache.ports[port] = held ? 1 : 0;
     this.heldCache.mtimeNs = mtimeNs;
   }
 

@@ -1,4 +1,5 @@
 import * as assert from 'assert';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -82,6 +83,97 @@ describe('Ledger', () => {
     it('rejects an invalid port before touching the disk', () => {
       assert.throws(() => ledger.tryClaim(entry('/src/web', 70000)), /Port must be an integer from 1 to 65535/);
       assert.deepStrictEqual(fs.readdirSync(path.join(home, 'ports')), []);
+    });
+    it('counts as held only files named <port>.json, in plain decimal from 1 to 65535', () => {
+      ledger.tryClaim(entry('/src/web', 3000));
+      const dir = path.join(home, 'ports');
+      const odd = ['1e3.json', '01000.json', ' 1001.json', '1002 .json', '1.0.json', '65536.json', '0.json', '-5.json', '+7.json', '0x10.json', '.3001.json.tmp-1-x', '3002.json.corrupt-1', '3003.jsonx', 'notes.txt'];
+      for (const name of odd) fs.writeFileSync(path.join(dir, name), '{}');
+      fs.writeFileSync(path.join(dir, '65535.json'), '{}');
+      fs.writeFileSync(path.join(dir, '1.json'), '{}');
+      assert.deepStrictEqual([...ledger.heldPorts()].sort((a, b) => a - b), [1, 3000, 65535]);
+      const view = ledger.heldPortsView();
+      assert.deepStrictEqual([1, 16, 1000, 1001, 1002, 3000, 3001, 3002, 65535].filter((p) => view.has(p)), [1, 3000, 65535]);
+    });
+
+    it('leaves the project\'s own port out of the held view, and sees claims made after the view was taken', () => {
+      ledger.tryClaim(entry('/src/web', 3000));
+      const view = ledger.heldPortsView('/src/web');
+      assert.strictEqual(view.has(3000), false);
+      ledger.tryClaim(entry('/src/api', 3001));
+      assert.strictEqual(view.has(3001), true);
+      assert.strictEqual(ledger.heldPortsView().has(3000), true);
+      const copy = ledger.heldPorts();
+      copy.add(4000);
+      assert.strictEqual(ledger.heldPorts().has(4000), false);
+    });
+  });
+
+  describe('entries cache', () => {
+    const portsDir = () => path.join(home, 'ports');
+    /** Moves the folder's mtime back by `seconds`, as if its last change were that long ago (past the settle window). */
+    const ageFolder = (seconds: number) => {
+      const then = new Date(Date.now() - seconds * 1000);
+      fs.utimesSync(portsDir(), then, then);
+    };
+    const otherProcess = (code: string) =>
+      execFileSync(process.execPath, ['-r', path.resolve(__dirname, '../../register.js'), '-e', code, path.resolve(__dirname, '../../../src/core/ledger.ts'), home], { timeout: 15000 });
+    const countReads = (l: Ledger) => {
+      const box = { reads: 0 };
+      const target = l as unknown as { read: (port: number) => unknown };
+      const original = target.read.bind(l);
+      target.read = (port: number) => {
+        box.reads++;
+        return original(port);
+      };
+      return box;
+    };
+
+    it('does not read the entries again while the folder is unchanged', () => {
+      ledger.tryClaim(entry('/src/web', 3000));
+      ledger.tryClaim(entry('/src/api', 3001));
+      ageFolder(5);
+      const reads = countReads(ledger);
+      assert.strictEqual(ledger.entries().length, 2);
+      assert.strictEqual(reads.reads, 2);
+      assert.deepStrictEqual(ledger.entries().map((e) => e.projectId), ['/src/web', '/src/api']);
+      assert.strictEqual(reads.reads, 2);
+    });
+
+    it('sees an entry that another process adds or removes on the next call', () => {
+      ledger.tryClaim(entry('/src/web', 3000));
+      ageFolder(5);
+      assert.deepStrictEqual(ledger.entries().map((e) => e.port), [3000]);
+      const script = (body: string) => `const { Ledger } = require(process.argv[1]); const l = new Ledger({ home: process.argv[2] }); ${body}`;
+      otherProcess(script(`l.tryClaim({ projectId: '/src/api', port: 3001, allocatedAt: 1 });`));
+      assert.deepStrictEqual(ledger.entries().map((e) => e.port), [3000, 3001]);
+      // The same once the change is older than the settle window: the mtime moved, so the parse is redone.
+      otherProcess(script(`l.release(3000);`));
+      ageFolder(3);
+      assert.deepStrictEqual(ledger.entries().map((e) => e.port), [3001]);
+      otherProcess(script(`l.update({ projectId: '/src/api', port: 3001, allocatedAt: 1, pid: 4242 });`));
+      ageFolder(1);
+      assert.strictEqual(ledger.entries()[0]?.pid, 4242);
+    });
+
+    it('re-reads an entry edited in place (no folder change) once the cache is 30 s old', () => {
+      ledger.tryClaim(entry('/src/web', 3000));
+      ageFolder(5);
+      assert.strictEqual(ledger.entries()[0]?.projectId, '/src/web');
+      fs.writeFileSync(portFile(3000), JSON.stringify({ version: 1, projectId: '/src/edited', port: 3000, allocatedAt: 1 }));
+      assert.strictEqual(ledger.entries()[0]?.projectId, '/src/web');
+      clock.advance(30_000);
+      assert.strictEqual(ledger.entries()[0]?.projectId, '/src/edited');
+    });
+
+    it('hands out copies, so a caller cannot change what the next caller sees', () => {
+      ledger.tryClaim(entry('/src/web', 3000, { owner: { pid: 42, kind: 'cli' } }));
+      ageFolder(5);
+      const first = ledger.entries();
+      first[0]!.projectId = '/changed';
+      first[0]!.owner!.pid = 1;
+      first.pop();
+      assert.deepStrictEqual(ledger.entries(), [entry('/src/web', 3000, { owner: { pid: 42, kind: 'cli' } })]);
     });
   });
 
