@@ -1,0 +1,35 @@
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { errorMessage } from './log';
+
+/**
+ * A part of the extension built as its own file next to dist/extension.js (esbuild.js) and loaded with `require`
+ * on first use, so activation parses less. Such a part gets the OS layer and every other stateful service through
+ * its arguments: a second bundle has its own copy of each module it imports (and of its module-level state).
+ * A part that cannot be loaded (a damaged install) fails with one clear message, shown once and thrown each time.
+ *
+ * @example
+ * const agents = lazyPart<typeof import('./agents')>('agents.js', 'the agent tools');
+ * agents().createAgents(deps);
+ */
+export function lazyPart<T>(file: string, what: string, logger?: { error(message: string): void }): () => T {
+  let loaded: T | undefined;
+  let shown = false;
+  return () => {
+    if (loaded) return loaded;
+    const full = path.join(__dirname, file);
+    try {
+      // A computed path: esbuild leaves this require alone, so the part stays its own file.
+      loaded = require(full) as T;
+      return loaded;
+    } catch (error) {
+      const message = `Dev Ports could not load ${what} (${full}): ${errorMessage(error)}. Reinstall the extension.`;
+      logger?.error(message);
+      if (!shown) {
+        shown = true;
+        void vscode.window.showErrorMessage(message);
+      }
+      throw new Error(message);
+    }
+  };
+}
