@@ -40,6 +40,8 @@ const builds = [
   // activation parses less (issue 10, row 6). They import no src/os and no stateful core module: a second bundle
   // would hold its own copy of that state, so the OS layer and the services come in as arguments.
   { ...common, entryPoints: ['src/vscode/agents.ts'], outfile: 'dist/agents.js', external: ['vscode'] },
+  { ...common, entryPoints: ['src/vscode/extras.ts'], outfile: 'dist/extras.js', external: ['vscode'] },
+  { ...common, entryPoints: ['src/vscode/discovery.ts'], outfile: 'dist/discovery.js', external: ['vscode'] },
   // The CLI is always minified: every `dev-ports` call parses the whole bundle before doing anything (issue 10).
   // The MCP server (and its SDK, ~330 KB) is its own file, loaded only by `dev-ports mcp`: in dist/cli.js every
   // other command would compile it at start (~15 ms of a `dev-ports reserve`, issue 10).

@@ -1,5 +1,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
+import type * as DiscoveryPart from './discovery';
+import type * as ExtrasPart from './extras';
 import { errorMessage } from './log';
 
 /**
@@ -33,3 +35,12 @@ export function lazyPart<T>(file: string, what: string, logger?: { error(message
     }
   };
 }
+
+/** dist/extras.js: the metrics page and opening a debug terminal. */
+export const extras = lazyPart<typeof ExtrasPart>('extras.js', 'the metrics page and Start with Debugger');
+
+/**
+ * dist/discovery.js: project discovery and the dev-server command line (src/core/projects.ts with its framework
+ * table and script analysis), pure functions over files: loaded by the first refresh, right after activation.
+ */
+export const discovery = lazyPart<typeof DiscoveryPart>('discovery.js', 'project discovery');
