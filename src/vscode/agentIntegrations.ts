@@ -4,6 +4,7 @@ import type { Project } from '../core/projects';
 import { descendants, type ProcessTable } from '../os/index';
 import type { PortOs } from '../os/types';
 import type * as AgentsPart from './agents';
+import { LM_TOOL_NAMES, TASK_TYPE } from './agentNames';
 import { lazyPart } from './lazy';
 import { treeTable } from './procTree';
 
@@ -51,15 +52,6 @@ export interface AgentIntegrationDeps {
    */
   trees: { table(): Promise<ProcessTable>; descendants(table: ProcessTable, pid: number): number[] };
 }
-
-/**
- * The names of the four tools (package.json `contributes.languageModelTools`, `AGENT_TOOLS` of
- * src/core/agentTools.ts, which lives in dist/agents.js; a unit test keeps the two lists equal).
- */
-export const LM_TOOL_NAMES = ['devPorts_listPorts', 'devPorts_startDevServer', 'devPorts_stopDevServer', 'devPorts_freePort'] as const;
-
-/** The `devPorts` task type (package.json `contributes.taskDefinitions`). */
-export const TASK_TYPE = 'devPorts';
 
 /**
  * Registers the language model tools, the `devPorts.port` command and the `devPorts` task provider at activation;

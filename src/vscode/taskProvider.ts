@@ -3,8 +3,9 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { devServerCommand, type Project } from '../core/projects';
 import type { AgentContext } from './agentContext';
+import { TASK_TYPE } from './agentNames';
 
-export const TASK_TYPE = 'devPorts';
+export { TASK_TYPE };
 
 interface DevPortsTaskDefinition extends vscode.TaskDefinition {
   /** Project id, path relative to the workspace folder, or name. */
