@@ -84,10 +84,11 @@ async function main() {
 
 /**
  * The extension's bundles (dist/extension.js and the parts it loads on first use) with the options of this run:
- * the benchmark (bench/rows/extension.mjs) and a unit test build them the same way into their own folders.
+ * the benchmark (bench/rows/extension.mjs, `{ production: true }`) and a unit test build them the same way into
+ * their own folders.
  */
-function extensionBuilds() {
-  return builds.filter((b) => b.external?.includes('vscode'));
+function extensionBuilds({ production: prod = production } = {}) {
+  return builds.filter((b) => b.external?.includes('vscode')).map((b) => ({ ...b, minify: prod, sourcemap: !prod }));
 }
 
 module.exports = { extensionBuilds };
