@@ -4,7 +4,6 @@ import * as path from 'path';
 import { AGENT_TOOLS } from '../../../src/core/agentTools';
 import { LM_TOOL_NAMES, TASK_TYPE } from '../../../src/vscode/agentNames';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const esbuild = require('esbuild') as typeof import('esbuild');
 
 const ROOT = path.join(__dirname, '..', '..', '..');
@@ -19,7 +18,6 @@ function lazyParts(): string[] {
   return names;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { extensionBuilds } = require(path.join(ROOT, 'esbuild.js')) as { extensionBuilds(): (import('esbuild').BuildOptions & { entryPoints: string[] })[] };
 
 /** The source files with code in the bundle of `entry`, built with esbuild.js's own options (tree-shaken). */
