@@ -25,7 +25,8 @@ export function lazyPart<T>(file: string, what: string, logger?: { error(message
       loaded = require(full) as T;
       return loaded;
     } catch (error) {
-      const message = `Dev Ports could not load ${what} (${full}): ${errorMessage(error)}. Reinstall the extension.`;
+      // Node's "Cannot find module" goes on with its require stack: its first line says what is wrong.
+      const message = `Dev Ports could not load ${what} (${full}): ${errorMessage(error).split('\n')[0]}. Reinstall the extension.`;
       logger?.error(message);
       if (!shown) {
         shown = true;

@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { AGENT_TOOLS } from '../../../src/core/agentTools';
 import { LM_TOOL_NAMES, TASK_TYPE } from '../../../src/vscode/agentNames';
+import { tmpdir } from 'os';
 
 const esbuild = require('esbuild') as typeof import('esbuild');
 
@@ -64,4 +65,37 @@ describe('lazy parts of the extension (dist/agents.js, extras.js, discovery.js)'
       assert.deepEqual(own.filter((f) => main.includes(f)), [], 'modules of the part bundled into dist/extension.js too');
     });
   }
+
+  it('a part that cannot be loaded fails with one clear message: shown once, logged and thrown each time', async function () {
+    this.timeout(30_000);
+    // lazy.ts bundled with a recording stand-in for `vscode` (only window.showErrorMessage is used), into a
+    // temporary folder that holds no part: its require fails as in a damaged install.
+    const dir = fs.mkdtempSync(path.join(tmpdir(), 'dev-ports-lazy-'));
+    try {
+      const outfile = path.join(dir, 'lazy.js');
+      await esbuild.build({
+        stdin: { contents: "export { lazyPart } from './src/vscode/lazy'; export { shown as __shown } from 'vscode';", resolveDir: ROOT, loader: 'ts' },
+        outfile,
+        bundle: true,
+        platform: 'node',
+        format: 'cjs',
+        logLevel: 'silent',
+        plugins: [{ name: 'vscode-stand-in', setup: (b) => {
+          b.onResolve({ filter: /^vscode$/ }, () => ({ path: 'vscode', namespace: 'stand-in' }));
+          b.onLoad({ filter: /.*/, namespace: 'stand-in' }, () => ({ contents: 'exports.window = { showErrorMessage: (m) => { module.exports.shown.push(m); return Promise.resolve(undefined); } }; exports.shown = [];', loader: 'js' }));
+        } }],
+      });
+      const lazy = require(outfile) as { lazyPart<T>(file: string, what: string, logger?: { error(m: string): void }): () => T; __shown: string[] };
+      const logged: string[] = [];
+      const part = lazy.lazyPart('agents.js', 'the agent tools', { error: (m) => logged.push(m) });
+      const expected = /^Dev Ports could not load the agent tools \(.*agents\.js\): Cannot find module .*\. Reinstall the extension\.$/;
+      assert.throws(() => part(), { message: expected });
+      assert.throws(() => part(), { message: expected });
+      assert.equal(lazy.__shown.length, 1, 'the error message is shown once');
+      assert.match(lazy.__shown[0], expected);
+      assert.equal(logged.length, 2, 'each failed load is logged');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
