@@ -1,5 +1,6 @@
 // Bundles the three entry points: the extension (vscode external), the CLI and the core library.
 // `--production` minifies, `--watch` rebuilds on change (esbuild-sample style).
+const path = require('path');
 const esbuild = require('esbuild');
 
 const production = process.argv.includes('--production');
@@ -22,6 +23,23 @@ const problemMatcherPlugin = {
   },
 };
 
+/**
+ * src/core/frameworks.ts fills a lookup table at load (its only top-level effect, read by its own functions), so
+ * esbuild keeps the whole framework table in any bundle that imports src/core/projects.ts, even for
+ * normalizeProjectId alone. Declared free of side effects, it is left out where none of its functions is used:
+ * dist/extension.js (discovery and the command line are dist/discovery.js). Where a function of it is used, the
+ * whole module, table filling included, is bundled as before.
+ */
+const pureModulesPlugin = {
+  name: 'pure-modules',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/frameworks$/ }, (args) => {
+      if (path.basename(args.resolveDir) !== 'core') return undefined;
+      return { path: path.join(args.resolveDir, 'frameworks.ts'), sideEffects: false };
+    });
+  },
+};
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -31,11 +49,17 @@ const common = {
   sourcemap: !production,
   sourcesContent: false,
   logLevel: 'silent',
-  plugins: [problemMatcherPlugin],
+  plugins: [problemMatcherPlugin, pureModulesPlugin],
 };
 
 const builds = [
   { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  // Parts of the extension that activation does not run, loaded with require() on first use (src/vscode/lazy.ts):
+  // activation parses less (issue 10, row 6). They import no src/os and no stateful core module: a second bundle
+  // would hold its own copy of that state, so the OS layer and the services come in as arguments.
+  { ...common, entryPoints: ['src/vscode/agents.ts'], outfile: 'dist/agents.js', external: ['vscode'] },
+  { ...common, entryPoints: ['src/vscode/extras.ts'], outfile: 'dist/extras.js', external: ['vscode'] },
+  { ...common, entryPoints: ['src/vscode/discovery.ts'], outfile: 'dist/discovery.js', external: ['vscode'] },
   // The CLI is always minified: every `dev-ports` call parses the whole bundle before doing anything (issue 10).
   // The MCP server (and its SDK, ~330 KB) is its own file, loaded only by `dev-ports mcp`: in dist/cli.js every
   // other command would compile it at start (~15 ms of a `dev-ports reserve`, issue 10).
@@ -58,7 +82,20 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+/**
+ * The extension's bundles (dist/extension.js and the parts it loads on first use) with the options of this run:
+ * the benchmark (bench/rows/extension.mjs, `{ production: true }`) and a unit test build them the same way into
+ * their own folders.
+ */
+function extensionBuilds({ production: prod = production } = {}) {
+  return builds.filter((b) => b.external?.includes('vscode')).map((b) => ({ ...b, minify: prod, sourcemap: !prod }));
+}
+
+module.exports = { extensionBuilds };
+
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

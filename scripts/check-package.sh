@@ -15,3 +15,18 @@ else
   echo "  1 failing (dev-ports.vsix did not install)"
   exit 1
 fi
+# Every bundle esbuild.js builds for the extension (dist/extension.js and the parts it requires on first use)
+# is in the installed extension: a part missing from .vscodeignore would fail only on its first use.
+missing=0
+for file in $(node -e "for (const b of require('./esbuild.js').extensionBuilds({ production: true })) console.log(b.outfile)"); do
+  if ! compgen -G "$tmp/extensions/dev-ports.dev-ports-*/$file" >/dev/null; then
+    echo "  the installed extension has no $file"
+    missing=1
+  fi
+done
+if [ "$missing" = 0 ]; then
+  echo "  2 passing (the installed extension has every bundle esbuild.js builds for it)"
+else
+  echo "  2 failing (bundles missing from dev-ports.vsix: see .vscodeignore)"
+  exit 1
+fi

@@ -1,16 +1,41 @@
-// Row 6: the extension bundle's size (built like `node esbuild.js --production`, into .bench-tmp/) and the
-// activate() time, which can only be measured inside VS Code: the row runs the integration test "activation" in
+// Row 6: the extension bundle's size (built with esbuild.js's own options for `--production`, into
+// .bench-tmp/extension/) and the activate() time, which can only be measured inside VS Code: the row runs the integration test "activation" in
 // the offline test host (when scripts/install-test-host.sh has installed it), which writes its figures to a file.
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildExtension, TMP } from '../lib/build.mjs';
+import { TMP } from '../lib/build.mjs';
 import { fmtMs } from '../lib/stats.mjs';
 
 export const ACTIVATE_FILE = join(TMP, 'activate-ms.json');
 const ACTIVATION_RUNS = 3;
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * Builds what `node esbuild.js --production` builds for the extension (dist/extension.js, which activation
+ * loads, and the parts it loads on first use) into .bench-tmp/extension/, with esbuild.js's own options.
+ * @returns {Promise<{ main: { file: string, bytes: number }, lazy: { file: string, bytes: number }[] } | undefined>}
+ */
+async function buildExtension() {
+  if (!existsSync(join(REPO, 'src', 'extension.ts'))) return undefined;
+  const require = createRequire(import.meta.url);
+  const esbuild = require('esbuild');
+  const { extensionBuilds } = require(join(REPO, 'esbuild.js'));
+  const out = join(TMP, 'extension');
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const files = [];
+  for (const options of extensionBuilds({ production: true })) {
+    const outfile = join(out, basename(options.outfile));
+    await esbuild.build({ ...options, outfile, absWorkingDir: REPO });
+    files.push({ file: basename(outfile), bytes: statSync(outfile).size });
+  }
+  const main = files.find((f) => f.file === 'extension.js');
+  if (!main) throw new Error('esbuild.js builds no dist/extension.js');
+  return { main, lazy: files.filter((f) => f !== main) };
+}
 
 /** Runs the activation test in the web test host; resolves to a reason when it could not. */
 function measureActivation() {
@@ -41,10 +66,15 @@ export async function runExtension({ report }) {
     section.add(['dist/extension.js (minified)', 'not measured: src/extension.ts does not exist', '≤ 150 KB', 'not measured']);
     report.goal('6', 'extension.js ≤ 150 KB minified', undefined, 'src/extension.ts does not exist');
   } else if (built) {
-    const kb = built.bytes / 1024;
+    const kb = built.main.bytes / 1024;
     const met = kb <= 150;
-    section.add(['dist/extension.js (minified)', `${built.bytes} bytes (${kb.toFixed(1)} KB)`, '≤ 150 KB', met ? 'yes' : 'NO']);
-    report.goal('6', 'extension.js ≤ 150 KB minified', met, `${kb.toFixed(1)} KB`);
+    section.add(['dist/extension.js (minified)', `${built.main.bytes} bytes (${kb.toFixed(1)} KB)`, '≤ 150 KB', met ? 'yes' : 'NO']);
+    // The parts activation does not load: each is required on its first use, so it is not in the goal.
+    for (const part of built.lazy) {
+      section.add([`dist/${part.file} (loaded on first use)`, `${part.bytes} bytes (${(part.bytes / 1024).toFixed(1)} KB)`, '—', '—']);
+    }
+    const lazyKb = built.lazy.reduce((sum, p) => sum + p.bytes, 0) / 1024;
+    report.goal('6', 'extension.js ≤ 150 KB minified', met, `${kb.toFixed(1)} KB loaded at activation (+ ${lazyKb.toFixed(1)} KB in ${built.lazy.map((p) => p.file).join(', ')}, loaded on first use)`);
   }
 
   // One activation per VS Code start: a few starts, and their median, so one GC pause or a busy moment of the
@@ -77,5 +107,5 @@ export async function runExtension({ report }) {
     section.note('activate() can only be timed inside VS Code; it is not estimated.');
     report.goal('6', 'activate() ≤ 30 ms', undefined, problem ?? 'the activation test wrote no figures');
   }
-  section.note('size: src/extension.ts bundled with the options of `node esbuild.js --production` (bundle, minify, no sourcemap, `vscode` external, node18, cjs) into .bench-tmp/extension.js, so the repo\'s dist/ is untouched.');
+  section.note('size: the extension\'s bundles built with esbuild.js\'s own `--production` options (`extensionBuilds({ production: true })`: bundle, minify, no sourcemap, `vscode` external, node18, cjs) into .bench-tmp/extension/, so the repo\'s dist/ is untouched. dist/extension.js is what activation loads; the other files are required on first use (src/vscode/lazy.ts): agents.js by the first language model tool invoke, devPorts.port or provideTasks; discovery.js by the first project discovery, right after activation; extras.js by the first Show Metrics or Start with Debugger.');
 }

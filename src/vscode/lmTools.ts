@@ -11,7 +11,7 @@ import {
   type StartToolResult,
   type StopToolResult,
 } from '../core/agentTools';
-import type { AgentContext } from './agentIntegrations';
+import type { AgentContext } from './agentContext';
 
 /** How long a start waits for the server to listen before answering (state "starting" after that). */
 const LISTEN_WAIT_MS = 20_000;
@@ -168,12 +168,13 @@ function uncheckedConfirmation(e: unknown): vscode.LanguageModelToolConfirmation
 }
 
 /**
- * Registers the four tools with `vscode.lm.registerTool`.
+ * The four tools by name, for `vscode.lm.registerTool` (src/vscode/agentIntegrations.ts registers them at
+ * activation and calls these on first use).
  *
  * @example
- * context.subscriptions.push(...registerLmTools(ctx));
+ * const tools = lmTools(ctx); await tools.devPorts_listPorts.invoke({ input: {} }, token);
  */
-export function registerLmTools(ctx: AgentContext): vscode.Disposable[] {
+export function lmTools(ctx: AgentContext): Record<string, vscode.LanguageModelTool<unknown>> {
   const tools = new LmTools(ctx);
   const logger = ctx.deps.logger;
   const wrap = async (name: string, input: unknown, fn: () => Promise<unknown>): Promise<vscode.LanguageModelToolResult> => {
@@ -188,28 +189,29 @@ export function registerLmTools(ctx: AgentContext): vscode.Disposable[] {
     }
   };
   const [list, start, stop, free] = AGENT_TOOLS.map((t) => t.name);
-  return [
-    vscode.lm.registerTool<Record<string, never>>(list, {
+  const byName: Record<string, vscode.LanguageModelTool<Record<string, never>> | vscode.LanguageModelTool<{ project: string }> | vscode.LanguageModelTool<{ port: number }>> = {
+    [list]: {
       prepareInvocation: () => ({ invocationMessage: 'Listing dev servers and ports' }),
       invoke: (o) => wrap(list, o.input, () => tools.listPorts()),
-    }),
-    vscode.lm.registerTool<{ project: string }>(start, {
+    } satisfies vscode.LanguageModelTool<Record<string, never>>,
+    [start]: {
       prepareInvocation: (o) => ({ invocationMessage: `Starting the dev server of ${String(o.input?.project)}` }),
       invoke: (o) => wrap(start, o.input, () => tools.start(projectInput(o.input))),
-    }),
-    vscode.lm.registerTool<{ project: string }>(stop, {
+    } satisfies vscode.LanguageModelTool<{ project: string }>,
+    [stop]: {
       prepareInvocation: async (o) => ({
         invocationMessage: `Stopping the dev server of ${String(o.input?.project)}`,
         confirmationMessages: await tools.confirmation('stop', o.input).catch(uncheckedConfirmation),
       }),
       invoke: (o) => wrap(stop, o.input, () => tools.stop(projectInput(o.input))),
-    }),
-    vscode.lm.registerTool<{ port: number }>(free, {
+    } satisfies vscode.LanguageModelTool<{ project: string }>,
+    [free]: {
       prepareInvocation: async (o) => ({
         invocationMessage: `Freeing port ${String(o.input?.port)}`,
         confirmationMessages: await tools.confirmation('free', o.input).catch(uncheckedConfirmation),
       }),
       invoke: (o) => wrap(free, o.input, () => tools.freePort(freePortInput(o.input).port)),
-    }),
-  ];
+    } satisfies vscode.LanguageModelTool<{ port: number }>,
+  };
+  return byName as Record<string, vscode.LanguageModelTool<unknown>>;
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'crypto';
 import * as vscode from 'vscode';
 import type { Metrics } from '../core/metrics';
-import { metricsHtml } from './metricsHtml';
+import { extras } from './lazy';
 
 /** What the panel needs: the current figures and a change event. */
 export interface MetricsSource {
@@ -53,7 +53,8 @@ export class MetricsView implements vscode.Disposable {
 
   private render(): void {
     if (!this.panel) return;
-    this.panel.webview.html = metricsHtml(this.source.snapshot(), this.gracePeriodMs(), randomBytes(16).toString('base64'), this.since);
+    // The page's HTML is in dist/extras.js, loaded on the first Show Metrics.
+    this.panel.webview.html = extras().metricsHtml(this.source.snapshot(), this.gracePeriodMs(), randomBytes(16).toString('base64'), this.since);
   }
 
   dispose(): void {

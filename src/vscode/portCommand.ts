@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
 import type { Project } from '../core/projects';
-import type { AgentContext } from './agentIntegrations';
+import type { AgentContext } from './agentContext';
 
 /**
- * `devPorts.port`: a project's port as a string, for `${input:…}` in tasks.json and launch.json:
+ * `devPorts.port` (registered at activation by src/vscode/agentIntegrations.ts): a project's port as a string, for `${input:…}` in tasks.json and launch.json:
  * `"inputs": [{ "id": "webPort", "type": "command", "command": "devPorts.port", "args": "apps/web" }]`.
  * The argument is a project id, a path relative to a workspace folder, or a name; without one (the Command
  * Palette) a quick pick asks. Resolves to the project's running or reserved port, else a port reserved now for
@@ -13,7 +13,7 @@ import type { AgentContext } from './agentIntegrations';
  * @example
  * await vscode.commands.executeCommand('devPorts.port', 'apps/web'); // '43100'
  */
-export function registerPortCommand(ctx: AgentContext): vscode.Disposable[] {
+export function portCommand(ctx: AgentContext): (arg?: unknown) => Promise<string | undefined> {
   const { deps } = ctx;
 
   async function pick(): Promise<Project | undefined> {
@@ -57,5 +57,5 @@ export function registerPortCommand(ctx: AgentContext): vscode.Disposable[] {
     }
   }
 
-  return [vscode.commands.registerCommand('devPorts.port', port)];
+  return port;
 }

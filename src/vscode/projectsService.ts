@@ -1,6 +1,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { discoverProjectsAsync, normalizeProjectId, type Project } from '../core/projects';
+import { normalizeProjectId, type Project } from '../core/projects';
+import { discovery } from './lazy';
 import type { Logger } from '../core/types';
 import type { Config } from './config';
 import { errorMessage } from './log';
@@ -98,7 +99,8 @@ export class ProjectsService implements vscode.Disposable {
         const settings = this.config.get(folder.uri);
         // Asynchronous and yielding (no synchronous stretch over ~10 ms even on a 300-package.json tree).
         found.push(
-          ...(await discoverProjectsAsync([folder.uri.fsPath], {
+          // Discovery (projects, frameworks, script analysis) is dist/discovery.js, loaded by the first refresh.
+          ...(await discovery().discoverProjectsAsync([folder.uri.fsPath], {
             devScriptNames: settings.devScriptNames,
             projects: settings.projects,
             logger: this.coreLogger,

@@ -2,9 +2,10 @@ import { spawn, type ChildProcess } from 'child_process';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { devServerCommand, type Project } from '../core/projects';
-import type { AgentContext } from './agentIntegrations';
+import type { AgentContext } from './agentContext';
+import { TASK_TYPE } from './agentNames';
 
-export const TASK_TYPE = 'devPorts';
+export { TASK_TYPE };
 
 interface DevPortsTaskDefinition extends vscode.TaskDefinition {
   /** Project id, path relative to the workspace folder, or name. */
@@ -133,10 +134,12 @@ class DevServerTaskTerminal implements vscode.Pseudoterminal {
  * The `devPorts` task type: one task per dev-server project under Tasks: Run Task (`{ "type": "devPorts",
  * "project": "apps/web" }` in tasks.json too), run through Dev Ports (reserved, released at the end).
  *
+ * src/vscode/agentIntegrations.ts registers the provider at activation and calls this one on first use.
+ *
  * @example
- * context.subscriptions.push(...registerTaskProvider(ctx));
+ * vscode.tasks.registerTaskProvider(TASK_TYPE, taskProvider(ctx));
  */
-export function registerTaskProvider(ctx: AgentContext): vscode.Disposable[] {
+export function taskProvider(ctx: AgentContext): Required<Pick<vscode.TaskProvider, 'provideTasks' | 'resolveTask'>> {
   const taskFor = (project: Project, definition: DevPortsTaskDefinition, scope?: vscode.WorkspaceFolder): vscode.Task => {
     const folder = scope ?? vscode.workspace.getWorkspaceFolder(vscode.Uri.file(project.folder)) ?? vscode.TaskScope.Workspace;
     const rel = path.relative(project.workspaceFolder, project.folder).split(path.sep).join('/') || '.';
@@ -153,7 +156,7 @@ export function registerTaskProvider(ctx: AgentContext): vscode.Disposable[] {
     return task;
   };
 
-  const provider: vscode.TaskProvider = {
+  const provider: Required<Pick<vscode.TaskProvider, 'provideTasks' | 'resolveTask'>> = {
     async provideTasks() {
       if (!vscode.workspace.isTrusted) return [];
       const projects = await ctx.projects();
@@ -181,5 +184,5 @@ export function registerTaskProvider(ctx: AgentContext): vscode.Disposable[] {
       return resolved;
     },
   };
-  return [vscode.tasks.registerTaskProvider(TASK_TYPE, provider)];
+  return provider;
 }

@@ -12,7 +12,8 @@ import * as vscode from 'vscode';
 import type { PortAllocator } from '../../core/allocator';
 import { PortInUseError } from '../../core/errors';
 import type { PortTrouble } from '../../core/portAnnouncements';
-import { devServerCommand, type Project } from '../../core/projects';
+import type { devServerCommand, Project } from '../../core/projects';
+import { discovery } from '../lazy';
 import type { Logger } from '../../core/types';
 import { descendants, snapshotProcessTable, type ProcessTable } from '../../os/index';
 import type { Listener, PortOs } from '../../os/types';
@@ -235,7 +236,7 @@ export class DevServerManager implements vscode.Disposable {
     const port = allocation.port;
     let command: ReturnType<typeof devServerCommand>;
     try {
-      command = devServerCommand(project, port);
+      command = discovery().devServerCommand(project, port);
     } catch (error) {
       await this.deps.allocator.releasePortForProject(project.id);
       throw error;

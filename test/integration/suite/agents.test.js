@@ -51,6 +51,16 @@ describe('agent integrations', function () {
     assert.match(start.description, /reserves/);
   });
 
+  it('runs the tools from dist/agents.js, which dist/extension.js loads on their first use', async () => {
+    const ext = vscode.extensions.getExtension('dev-ports.dev-ports');
+    const file = path.join(ext.extensionPath, 'dist', 'agents.js');
+    assert.ok(fs.existsSync(file), `${file} is built`);
+    const listed = await invoke('devPorts_listPorts', {});
+    assert.ok(Array.isArray(listed.projects));
+    // The extension host's module cache: the tool's body came from the lazy bundle, not from extension.js.
+    assert.ok(require.cache[file], `${file} is loaded in the extension host`);
+  });
+
   it('starts, lists, frees and stops a dev server through the tools', async () => {
     const started = await invoke('devPorts_startDevServer', { project: 'web' });
     assert.equal(started.projectId, h.projectId('web'));
