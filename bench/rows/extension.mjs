@@ -69,12 +69,17 @@ export async function runExtension({ report }) {
     const kb = built.main.bytes / 1024;
     const met = kb <= 150;
     section.add(['dist/extension.js (minified)', `${built.main.bytes} bytes (${kb.toFixed(1)} KB)`, '≤ 150 KB', met ? 'yes' : 'NO']);
-    // The parts activation does not load: each is required on its first use, so it is not in the goal.
+    // The parts activation does not load. discovery.js is required by the first project discovery, which runs
+    // right after activate() on every start: it is out of activate()'s own cost, not out of a start's, and the row
+    // says so. The others wait for their first use.
+    const atStart = (p) => p.file === 'discovery.js';
     for (const part of built.lazy) {
-      section.add([`dist/${part.file} (loaded on first use)`, `${part.bytes} bytes (${(part.bytes / 1024).toFixed(1)} KB)`, '—', '—']);
+      section.add([`dist/${part.file} (${atStart(part) ? 'loaded right after activate(), on every start' : 'loaded on first use'})`, `${part.bytes} bytes (${(part.bytes / 1024).toFixed(1)} KB)`, '—', '—']);
     }
-    const lazyKb = built.lazy.reduce((sum, p) => sum + p.bytes, 0) / 1024;
-    report.goal('6', 'extension.js ≤ 150 KB minified', met, `${kb.toFixed(1)} KB loaded at activation (+ ${lazyKb.toFixed(1)} KB in ${built.lazy.map((p) => p.file).join(', ')}, loaded on first use)`);
+    const startKb = (built.main.bytes + built.lazy.filter(atStart).reduce((sum, p) => sum + p.bytes, 0)) / 1024;
+    const later = built.lazy.filter((p) => !atStart(p));
+    const laterKb = later.reduce((sum, p) => sum + p.bytes, 0) / 1024;
+    report.goal('6', 'extension.js ≤ 150 KB minified', met, `${kb.toFixed(1)} KB loaded by activate(); with discovery.js, loaded right after it, a start loads ${startKb.toFixed(1)} KB; ${laterKb.toFixed(1)} KB more in ${later.map((p) => p.file).join(', ')} on first use`);
   }
 
   // One activation per VS Code start: a few starts, and their median, so one GC pause or a busy moment of the
