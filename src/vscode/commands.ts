@@ -12,6 +12,7 @@ import type { Metrics } from '../core/metrics';
 import { normalizeProjectId, type Project } from '../core/projects';
 import type { Allocation, Logger } from '../core/types';
 import { snapshotProcessTable } from '../os/index';
+import type { KillOutcome } from '../os/killer';
 import type { KillResult, PortOs } from '../os/types';
 import type { Config } from './config';
 import { describeProcesses, type ConflictMode, type Conflicts } from './conflicts';
@@ -339,6 +340,11 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     logger.info(`free :${port}: stopping ${plan.map((t) => t.pid).join(', ')}${force ? ' (force, not asked)' : ''}`);
     const result = await os.killProcessesOnPort(port, { gracePeriodMs: settings.killGracePeriodMs, protectedPids: [...guard] });
     logger.info(`free :${port}: stopped ${result.killedPids.join(', ') || 'nothing'}; ${result.free ? 'free' : 'still in use'}`);
+    // The kill answers once the port is free; the rest of the tree's exit is confirmed in the background (the OS
+    // layer's non-enumerable `settled`), and what went wrong there is said in the log, not lost.
+    void (result as Partial<KillOutcome>).settled?.then((s) => {
+      for (const e of s.errors) logger.warn(`free :${port}: after the port was free, stopping the rest of its process tree: ${errorMessage(e)}`);
+    });
     if (result.free) vscode.window.setStatusBarMessage(`$(check) Port ${port} is free`, 4000);
     else void vscode.window.showWarningMessage(`Port ${port} is still in use after stopping ${result.killedPids.join(', ') || 'its holders'}.`, SHOW_LOG).then((c) => c && log.show());
     tree.refresh();
