@@ -4,6 +4,7 @@
  * 0 success, 1 what each command documents (port in use, none free, not freed, a core error), 2 bad input.
  */
 import * as path from 'path';
+import type { KillOutcome } from '../os/killer';
 import type { Listener, PortOs } from '../os/types';
 import type { Allocation, Logger } from '../core/types';
 import {
@@ -239,6 +240,10 @@ export async function freeCommand(ctx: Context, req: Request<'free'>): Promise<n
   const stopped = killedPids.length > 0 ? `Stopped PID ${killedPids.join(', ')}${ofOtherUsers(listeners)}` : 'Stopped nothing';
   if (result.free) {
     if (!req.json) io.stdout.write(`${stopped}; port ${req.port} is free.\n`);
+    // The answer is out as soon as the port is free; the rest of the tree's exit is confirmed in the background
+    // (the process stays until that is done anyway), and what it could not stop is said on stderr.
+    const settled = await (result as Partial<KillOutcome>).settled;
+    for (const e of settled?.errors ?? []) io.stderr.write(`dev-ports warn: port ${req.port} is free, but stopping the rest of its process tree failed: ${escapeControl(e.message)}\n`);
     return 0;
   }
   const now = await os.listListeners(req.port);
