@@ -5,8 +5,8 @@
  *
  * Beware the race no port tool can close: between "the OS says the port is free" and "the dev server binds it",
  * any process may take the port. The ledger narrows that window for everyone who respects it (VS Code windows,
- * the CLI, library users): a port picked from the range is claimed in the ledger first and checked at the OS
- * second (released again when busy), so no reserver probes, or gets, a port another has just claimed; the claim
+ * the CLI, library users): a port, picked from the range or asked for, is claimed in the ledger first and checked
+ * at the OS second (released again when busy), so no reserver probes, or gets, a port another has just claimed; the claim
  * is the reservation the others respect. A process that ignores the ledger can still win the port; the dev server then fails with
  * EADDRINUSE (or drifts, which the adapters detect and report through `movePort`).
  */
@@ -372,9 +372,41 @@ export class PortAllocator {
       this.options.metrics?.count('conflict');
       throw new PortReservedError(port, reserved.projectId, reserved.allocatedAt, await this.suggest(projectId, range, port));
     }
-    if (!(await this.os.isPortAvailable(port))) {
+    // Claim first, then ask the OS (as claimFromRange does): two reservers of one --port never probe it at the same
+    // moment, where each would see the other's probe bind and blame it ("in use by dev-ports reserve"); the loser
+    // sees the winner's claim instead and is told who won.
+    const entry = this.entryFor(projectId, port, this.clock.now(), options.pid ?? previous?.pid);
+    const claim = await this.ledger.withLockAsync((): { blocker: LedgerEntry } | { newlyClaimed: boolean } => {
+      const current = this.ledger.get(port);
+      if (current && current.projectId !== projectId) {
+        if (!this.ledger.isOrphaned(current)) return { blocker: current };
+        // Its owner and dev server are gone: take it over (the OS is asked next; a busy port gives the claim back).
+        this.ledger.release(port, current.projectId);
+        this.logger.info(`[allocator] Took over port ${port} from the orphaned reservation of ${current.projectId}.`);
+      }
+      const hadIt = current?.projectId === projectId;
+      if (!this.ledger.tryClaim(entry)) return { blocker: this.ledger.get(port) ?? entry };
+      return { newlyClaimed: !hadIt };
+    });
+    if ('blocker' in claim) {
+      this.options.metrics?.count('conflict');
+      throw new PortReservedError(port, claim.blocker.projectId, claim.blocker.allocatedAt, await this.suggest(projectId, range, port));
+    }
+    // A claim this call made is given back when the port cannot be had; one the project held before is kept.
+    const giveBack = async (): Promise<void> => {
+      if (claim.newlyClaimed) await this.ledger.withLockAsync(() => this.ledger.release(port, projectId));
+    };
+    let free: boolean;
+    try {
+      free = await this.os.isPortAvailable(port);
+    } catch (e) {
+      await giveBack();
+      throw e;
+    }
+    if (!free) {
       this.options.metrics?.count('conflict');
       if (!options.forceKillIfOccupied) {
+        await giveBack();
         const listeners = await this.os.listListeners(port);
         throw new PortInUseError(port, listeners, await this.suggest(projectId, range, port));
       }
@@ -385,6 +417,7 @@ export class PortAllocator {
           protectedPids: this.options.protectedPids?.(),
         });
       } catch (e) {
+        await giveBack();
         if (e instanceof OsAccessError && e.code === 'EPERM') {
           const name = e.command?.split(/\s+/)[0];
           throw new PermissionDeniedError(port, { pid: e.pid, uid: e.uid, user: e.user, command: e.command, name: name ? name.split('/').pop() : undefined }, { cause: e });
@@ -395,24 +428,12 @@ export class PortAllocator {
         `[allocator] Freed port ${port} for ${projectId}: stopped PID(s) ${result.killedPids.join(', ') || 'none'}; ${result.free ? 'free now' : 'still in use'}.`,
       );
       if (!result.free) {
+        await giveBack();
         const listeners = await this.os.listListeners(port);
         throw new PortInUseError(port, listeners, await this.suggest(projectId, range, port));
       }
     }
-    const entry = this.entryFor(projectId, port, this.clock.now(), options.pid ?? previous?.pid);
-    const blocker = await this.ledger.withLockAsync(() => {
-      const current = this.ledger.get(port);
-      if (current && current.projectId !== projectId) {
-        if (!this.ledger.isOrphaned(current)) return current;
-        // Its owner and dev server are gone and the OS just said the port is free: take it over.
-        this.ledger.release(port, current.projectId);
-        this.logger.info(`[allocator] Took over port ${port} from the orphaned reservation of ${current.projectId}.`);
-      }
-      if (!this.ledger.tryClaim(entry)) return this.ledger.get(port) ?? entry;
-      if (previous && previous.port !== port) this.ledger.release(previous.port, projectId);
-      return undefined;
-    });
-    if (blocker) throw new PortReservedError(port, blocker.projectId, blocker.allocatedAt, await this.suggest(projectId, range, port));
+    if (previous && previous.port !== port) await this.ledger.withLockAsync(() => this.ledger.release(previous.port, projectId));
     return toAllocation(entry);
   }
 
