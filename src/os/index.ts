@@ -11,7 +11,7 @@ export { isPortAvailable, findAvailablePort, waitForPortAvailable } from './port
 export { findProcessesOnPort, listListeners, listeningPorts } from './listeners';
 export { isProcessAlive, killProcessesOnPort, killProcessTree, treeRoot } from './killer';
 export { assertPort, assertRange, assertPid } from './validate';
-export { snapshotProcessTable, descendants, ancestors } from './processTable';
+export { snapshotProcessTable, lazyProcessTable, childEntries, descendants, ancestors } from './processTable';
 export type { ProcessEntry, ProcessTable } from './processTable';
 export { readLinuxProcessInfo } from './linuxListeners';
 export { OsAccessError, ProtectedProcessError } from './errors';

@@ -381,6 +381,26 @@ export async function runPowerShell(command: string, purpose: string): Promise<s
 }
 
 /**
+ * The entries of `pid`'s children in `table`: read from the children files when the table is lazy (nothing else is
+ * read), else picked from the snapshot.
+ *
+ * @example
+ * childEntries(await lazyProcessTable(), shellPid); // the shell's children, one stat each
+ */
+export function childEntries(table: ProcessTable, pid: number): ProcessEntry[] {
+  const out: ProcessEntry[] = [];
+  if (table instanceof LazyProcessTable) {
+    for (const child of table.childrenOf(pid)) {
+      const entry = table.get(child);
+      if (entry && entry.ppid === pid) out.push(entry);
+    }
+    return out;
+  }
+  for (const entry of table.values()) if (entry.ppid === pid && entry.pid !== pid) out.push(entry);
+  return out;
+}
+
+/**
  * PIDs of every descendant of `pid` in `table` (children first, then grandchildren...), not `pid` itself.
  *
  * @example

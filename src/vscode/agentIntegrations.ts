@@ -1,12 +1,11 @@
 import * as vscode from 'vscode';
 import type { Allocation, Logger, PortRange } from '../core/types';
 import type { Project } from '../core/projects';
-import { descendants, type ProcessTable } from '../os/index';
+import { descendants, lazyProcessTable, type ProcessTable } from '../os/index';
 import type { PortOs } from '../os/types';
 import type * as AgentsPart from './agents';
 import { LM_TOOL_NAMES, TASK_TYPE } from './agentNames';
 import { lazyPart } from './lazy';
-import { treeTable } from './procTree';
 
 /**
  * What the agent integrations (language model tools, `devPorts.port`, the `devPorts` task type) need from the
@@ -64,7 +63,7 @@ export interface AgentIntegrationDeps {
 export function registerAgentIntegrations(deps: Omit<AgentIntegrationDeps, 'trees'>): vscode.Disposable[] {
   const load = lazyPart<typeof AgentsPart>('agents.js', 'the agent tools', deps.logger);
   let parts: AgentsPart.AgentParts | undefined;
-  const agents = (): AgentsPart.AgentParts => (parts ??= load().createAgents({ ...deps, trees: { table: treeTable, descendants } }));
+  const agents = (): AgentsPart.AgentParts => (parts ??= load().createAgents({ ...deps, trees: { table: lazyProcessTable, descendants } }));
   const tools = LM_TOOL_NAMES.map((name) =>
     vscode.lm.registerTool<unknown>(name, {
       prepareInvocation: (options, token) => agents().tools[name].prepareInvocation!(options, token),

@@ -1,5 +1,4 @@
-import { ancestors } from '../os/index';
-import { treeTable } from './procTree';
+import { ancestors, lazyProcessTable } from '../os/index';
 
 /**
  * The editor's own processes: this extension host, its parent and every ancestor (the VS Code server, its port
@@ -23,7 +22,7 @@ export class EditorProcesses {
   pids(): Promise<number[]> {
     if (this.cache) return Promise.resolve(this.cache);
     // A walk up from this process: on Linux one /proc/<pid>/stat per ancestor, not the whole table.
-    this.reading ??= treeTable()
+    this.reading ??= lazyProcessTable()
       .then((table) => {
         this.cache = [...new Set([process.pid, process.ppid, ...ancestors(table, process.pid)])];
         return this.cache;

@@ -2,11 +2,10 @@ import * as vscode from 'vscode';
 import type { PortAllocator } from '../core/allocator';
 import type { Ledger } from '../core/ledger';
 import type { Logger } from '../core/types';
-import { descendants } from '../os/index';
+import { descendants, lazyProcessTable } from '../os/index';
 import type { Listener, PortOs } from '../os/types';
 import type { Config } from './config';
 import { errorMessage } from './log';
-import { treeTable } from './procTree';
 import {
   buildPortsModel,
   childrenOf,
@@ -252,7 +251,7 @@ export class PortsTreeProvider implements vscode.TreeDataProvider<PortsNode>, vs
       const [listeners, table, editorPids] = await Promise.all([
         recent ?? os.listListeners(),
         // Only the servers' own trees (children files), never the whole process table: it grows with the machine.
-        infos.some((s) => s.shellPid !== undefined) ? treeTable() : undefined,
+        infos.some((s) => s.shellPid !== undefined) ? lazyProcessTable() : undefined,
         this.deps.editorPids(),
       ]);
       const ownedPids = new Map<number, string>();

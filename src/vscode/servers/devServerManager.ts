@@ -15,9 +15,8 @@ import type { PortTrouble } from '../../core/portAnnouncements';
 import type { devServerCommand, Project } from '../../core/projects';
 import { discovery } from '../lazy';
 import type { Logger } from '../../core/types';
-import { descendants, snapshotProcessTable, type ProcessTable } from '../../os/index';
+import { descendants, lazyProcessTable, snapshotProcessTable, type ProcessTable } from '../../os/index';
 import type { Listener, PortOs } from '../../os/types';
-import { treeTable } from '../procTree';
 import type { Config } from '../config';
 import type { Conflicts } from '../conflicts';
 import { errorMessage } from '../log';
@@ -364,7 +363,7 @@ export class DevServerManager implements vscode.Disposable {
   /** Stops the server's job tree, what it daemonised, and what the project started that still holds its port. */
   private async killServer(server: DevServer, gracePeriodMs: number, protectedPids: number[]): Promise<number[]> {
     const { os, logger } = this.deps;
-    const table = await treeTable();
+    const table = await lazyProcessTable();
     const { killed, failed } = await server.job.kill(os, table, { gracePeriodMs, protectedPids });
     for (const f of failed) logger.error(`${server.project.name}: could not stop PID ${f.pid}: ${errorMessage(f.error)}`);
     for (const pid of server.daemonPids ?? []) {
@@ -494,7 +493,7 @@ export class DevServerManager implements vscode.Disposable {
       const recent = this.lastScan && Date.now() - this.lastScan.at < FULL_SCAN_MS ? this.lastScan.listeners : [];
       const cached = recent.filter((l) => l.port === port);
       const usable = cached.length > 0 && cached.every((l) => l.pids.length > 0 && l.pids.every((pid) => os.isProcessAlive(pid)));
-      const [listeners, table] = await Promise.all([usable ? cached : os.listListeners(port), treeTable()]);
+      const [listeners, table] = await Promise.all([usable ? cached : os.listListeners(port), lazyProcessTable()]);
       const tree = this.treeOf(server, table);
       if (listeners.some((l) => l.pids.some((pid) => tree.has(pid)))) return;
       if (this.servers.get(server.project.id) !== server || server.phase) return;
@@ -650,7 +649,7 @@ export class DevServerManager implements vscode.Disposable {
     let changed = false;
     try {
       // Only the servers' own trees are read (children files), not the whole process table: this runs every second.
-      const [table, listeners] = await Promise.all([treeTable(), this.scanListeners()]);
+      const [table, listeners] = await Promise.all([lazyProcessTable(), this.scanListeners()]);
       for (const server of live) {
         if (server.job.observe(table)) {
           void this.handleJobEnd(server);

@@ -10,8 +10,7 @@
  */
 import type * as vscode from 'vscode';
 import { readLinuxProcessInfo, type ProcessEntry, type ProcessTable } from '../../os/index';
-import { descendants } from '../../os/index';
-import { childEntries } from '../procTree';
+import { childEntries, descendants } from '../../os/index';
 import type { KillOptions, PortOs } from '../../os/types';
 
 function isLive(entry: ProcessEntry | undefined): boolean {

@@ -2,8 +2,7 @@
 // ledger read shared by the view and the status bar.
 import * as assert from 'assert';
 import { spawn, type ChildProcess } from 'child_process';
-import { lazyProcessTable, snapshotProcessTable } from '../../../src/os/processTable';
-import { childEntries } from '../../../src/vscode/procTree';
+import { childEntries, lazyProcessTable, snapshotProcessTable } from '../../../src/os/processTable';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
