@@ -20,7 +20,6 @@ import { errorMessage, Log } from './vscode/log';
 import { mementoStore } from './vscode/mementoStore';
 import { MetricsView } from './vscode/metricsView';
 import { PortsTreeProvider, reservationsIn } from './vscode/portsTreeProvider';
-import { folderVersion, sharedRead } from './vscode/sharedRead';
 import { ProjectsService } from './vscode/projectsService';
 import { StaleSweeper } from './vscode/staleSweeper';
 import { StatusBar } from './vscode/statusBar';
@@ -58,7 +57,7 @@ export function activate(context: vscode.ExtensionContext): DevPortsApi {
   // time-to-free; the manager adds only what neither sees: a conflict found in a server's output.
   const managerMetrics = { count: (kind: MetricKind, n?: number) => kind === 'conflict' && metrics.count(kind, n), timeToFree: () => undefined };
   const servers = new DevServerManager({ allocator, os, config, conflicts, state: context.workspaceState, logger: log.for('terminals'), protectedPids: editorPids, metrics: managerMetrics });
-  const deps = { allocator, os, config, projects, servers, reservations: sharedRead(() => reservationsIn(ledger), { version: folderVersion(ledger.portsDir), changed: (fire) => context.subscriptions.push(allocator.onDidChange(fire)) }), editorPids };
+  const deps = { allocator, os, config, projects, servers, reservations: () => reservationsIn(ledger), editorPids };
   const tree = PortsTreeProvider.createView({ ...deps, logger: log.for('view') });
   const statusBar = new StatusBar({ ...deps, logger: log.for('status') });
   const sweeper = new StaleSweeper(allocator, config, log.for('sweep'));
