@@ -93,8 +93,13 @@ describe('os killer', () => {
         console.log('      skipped: needs util-linux `script` to give the shell a terminal');
         this.skip();
       }
-      // `script` runs `bash -c ...` as the session leader of a new pseudo-terminal, as a terminal tab does.
-      const { child, info } = await spawned.start('script', ['-qfec', `bash -c 'node "${LISTENER}" 127.0.0.1 0; sleep 30'`, '/dev/null'], { detached: true });
+      // `script` runs its command with `$SHELL -c` (or /bin/sh) as the session leader of a new pseudo-terminal, as a
+      // terminal tab does; `exec` makes that leader the bash that runs the server whatever $SHELL is (dash, unlike
+      // bash, forks for a lone command, and CI runs without SHELL).
+      const { child, info } = await spawned.start('script', ['-qfec', `exec bash -c 'node "${LISTENER}" 127.0.0.1 0; sleep 30'`, '/dev/null'], {
+        detached: true,
+        env: { ...process.env, SHELL: '/bin/sh' },
+      });
       const table = await snapshotProcessTable();
       const shell = table.get(info.pid)!.ppid;
       assert.equal(table.get(shell)!.sid, shell);
