@@ -16,7 +16,8 @@ export const MCP_HELP = `Usage: dev-ports mcp
 
 A Model Context Protocol server on stdio (JSON-RPC, one message a line) for coding agents outside VS Code, with
 the tools devPorts_listPorts, devPorts_startDevServer, devPorts_stopDevServer and devPorts_freePort. Projects
-are found in the current folder (the client's working directory). A started dev server runs in the background,
+are found in the client's roots (its open folders) when it has them, else in the current folder (the client's
+working directory). A started dev server runs in the background,
 detached, its output in a log file under the ledger folder; stop it with devPorts_stopDevServer. freePort stops
 a process Dev Ports did not start only when the call says force: true (the agent must ask the user first).
 Register it with a client, e.g.:

@@ -6,7 +6,8 @@
 import type { Readable, Writable } from 'stream';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, ListToolsRequestSchema, RootsListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { fileURLToPath } from 'url';
 import { AGENT_TOOLS, freePortInput, projectInput, resultText, type AgentToolName } from '../core/agentTools';
 import { DevPortsError } from '../core/errors';
 import type { Logger } from '../core/types';
@@ -43,6 +44,29 @@ export async function serveMcp(ctx: { io: CliIo; os: PortOs; logger: Logger }): 
     queue = run.catch(() => undefined);
     return run;
   });
+  // A client that has roots (its open folders) says which projects the agent works on: they replace the working
+  // directory, which for a client started from elsewhere is not the workspace. Read once initialized and again on
+  // every change, in the tool queue, so a call sent after either sees the new roots.
+  const readRoots = async () => {
+    if (!server.getClientCapabilities()?.roots) return;
+    try {
+      const { roots } = await server.listRoots(undefined, { timeout: 5000 });
+      const folders = roots.filter((r) => r.uri.startsWith('file:')).map((r) => fileURLToPath(r.uri));
+      if (folders.length === 0) {
+        ctx.logger.info(`[mcp] the client has no folder roots (${roots.length} root(s)); projects come from ${host.roots.join(', ')}`);
+        return;
+      }
+      host.setRoots(folders);
+      ctx.logger.info(`[mcp] projects come from the client's roots: ${folders.join(', ')}`);
+    } catch (e) {
+      ctx.logger.warn(`[mcp] could not read the client's roots (${e instanceof Error ? e.message : String(e)}); projects come from ${host.roots.join(', ')}`);
+    }
+  };
+  const rereadRoots = () => {
+    queue = queue.then(readRoots);
+  };
+  server.oninitialized = rereadRoots;
+  server.setNotificationHandler(RootsListChangedNotificationSchema, async () => rereadRoots());
   const callTool = async (request: { params: { name: string; arguments?: Record<string, unknown> } }) => {
     const name = request.params.name as AgentToolName;
     const input = request.params.arguments ?? {};
@@ -86,7 +110,7 @@ export async function serveMcp(ctx: { io: CliIo; os: PortOs; logger: Logger }): 
   const transport = new StdioServerTransport(stdin, ctx.io.stdout as unknown as Writable);
   const closed = new Promise<void>((resolve) => (transport.onclose = resolve));
   await server.connect(transport);
-  ctx.logger.info(`[mcp] serving ${ctx.io.cwd} on stdio`);
+  ctx.logger.info(`[mcp] serving on stdio; projects in ${ctx.io.cwd} until the client names its roots`);
   await Promise.race([ended, closed]);
   await server.close().catch(() => undefined);
   return 0;

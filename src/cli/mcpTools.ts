@@ -47,7 +47,7 @@ export interface CliAgentHostOptions {
   os: PortOs;
   logger: Logger;
   env: NodeJS.ProcessEnv;
-  /** Folders whose projects the tools see (the MCP client's working directory). */
+  /** Folders whose projects the tools see (the MCP client's roots, else its working directory). */
   roots: string[];
   range?: PortRange;
   /** How long start waits for the server to listen before answering "starting". */
@@ -83,6 +83,15 @@ export class CliAgentHost {
 
   projects(): Project[] {
     return discoverProjects(this.options.roots, { logger: this.options.logger });
+  }
+
+  /** The folders whose projects the tools see from now on (the MCP client's roots, when it has them). */
+  setRoots(roots: readonly string[]): void {
+    if (roots.length > 0) this.options.roots = [...roots];
+  }
+
+  get roots(): readonly string[] {
+    return this.options.roots;
   }
 
   private recordFile(projectId: string): string {

@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import * as url from 'url';
 import { isGone, killSpawned, startListener, waitUntil } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -40,6 +41,8 @@ class Client {
   private nextId = 1;
   private readonly pending = new Map<number, (r: RpcResponse) => void>();
   readonly stderr: string[] = [];
+  /** Answers the server's requests to the client: the result, or undefined for "method not found". */
+  onRequest?: (method: string, params: unknown) => object | undefined;
   constructor(private readonly child: ChildProcess) {
     child.stdout!.on('data', (chunk: Buffer) => {
       this.buffer += chunk.toString();
@@ -47,7 +50,14 @@ class Client {
       while ((nl = this.buffer.indexOf('\n')) >= 0) {
         const line = this.buffer.slice(0, nl);
         this.buffer = this.buffer.slice(nl + 1);
-        const message = JSON.parse(line) as RpcResponse;
+        const message = JSON.parse(line) as RpcResponse & { method?: string; params?: unknown };
+        if (message.method !== undefined) {
+          // A request from the server (roots/list): answered by the test's handler, else "method not found".
+          const result = this.onRequest?.(message.method, message.params);
+          const reply = result !== undefined ? { result } : { error: { code: -32601, message: `no ${message.method} here` } };
+          child.stdin!.write(`${JSON.stringify({ jsonrpc: '2.0', id: message.id, ...reply })}\n`);
+          continue;
+        }
         this.pending.get(message.id)?.(message);
         this.pending.delete(message.id);
       }
@@ -219,6 +229,53 @@ describe('dev-ports mcp (stdio, JSON-RPC)', () => {
     const badPort = await client.call('devPorts_freePort', { port: 70000 });
     assert.strictEqual(badPort.isError, true);
     assert.match(badPort.text, /70000/);
+  });
+
+  it("serves the projects of the client's roots, not of its working directory, and follows a change of roots", async () => {
+    const elsewhere = path.join(tmp, 'elsewhere');
+    const other = path.join(tmp, 'other', 'docs');
+    fs.mkdirSync(elsewhere);
+    fs.mkdirSync(other, { recursive: true });
+    fs.writeFileSync(path.join(other, 'package.json'), JSON.stringify({ name: 'docs', scripts: { dev: 'vite' } }));
+    const child = spawn(process.execPath, [cliPath, 'mcp', '--verbose'], {
+      cwd: elsewhere,
+      env: { ...process.env, DEV_PORTS_HOME: home },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    try {
+      const rooted = new Client(child);
+      let roots = [{ uri: url.pathToFileURL(path.join(tmp, 'apps')).href, name: 'apps' }];
+      const asked: string[] = [];
+      rooted.onRequest = (method) => {
+        asked.push(method);
+        return method === 'roots/list' ? { roots } : undefined;
+      };
+      await rooted.request('initialize', {
+        protocolVersion: '2025-06-18',
+        capabilities: { roots: { listChanged: true } },
+        clientInfo: { name: 'dev-ports-test', version: '1.0.0' },
+      });
+      rooted.notify('notifications/initialized');
+      const listed = await rooted.call('devPorts_listPorts', {});
+      assert.deepStrictEqual(asked, ['roots/list']);
+      assert.deepStrictEqual(listed.data.projects.map((p: { name: string }) => p.name), ['web']);
+
+      roots = [{ uri: url.pathToFileURL(path.join(tmp, 'other')).href, name: 'other' }];
+      rooted.notify('notifications/roots/list_changed');
+      const again = await rooted.call('devPorts_listPorts', {});
+      assert.deepStrictEqual(asked, ['roots/list', 'roots/list']);
+      assert.deepStrictEqual(again.data.projects.map((p: { name: string }) => p.name), ['docs']);
+      assert.match(rooted.stderr.join(''), /projects come from the client's roots: .*other/);
+    } finally {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.stdin!.end();
+      await exited;
+    }
+  });
+
+  it('serves the projects of its working directory for a client without roots', async () => {
+    const listed = await client.call('devPorts_listPorts', {});
+    assert.deepStrictEqual(listed.data.projects.map((p: { name: string }) => p.name), ['web']);
   });
 
   it('exits 0 when the client closes stdin', async () => {
