@@ -15,11 +15,11 @@ import { snapshotProcessTable } from '../os/index';
 import type { KillOutcome } from '../os/killer';
 import type { KillResult, PortOs } from '../os/types';
 import type { Config } from './config';
-import { describeProcesses, type ConflictMode, type Conflicts } from './conflicts';
+import { describeProcesses, type ConflictMode, type Conflicts, type ReservedBy } from './conflicts';
 import { CancelledError, UntrustedWorkspaceError, type DevServerManager, type StartOptions, type StartResult } from './servers/devServerManager';
 import { errorMessage, type Log } from './log';
 import type { MetricsView } from './metricsView';
-import { freePortChoices, toListenerNode, type ListenerNode, type PortsNode } from './portsModel';
+import { freePortChoices, reserverText, toListenerNode, type ListenerNode, type PortsNode, type Reservation } from './portsModel';
 import type { PortsTreeProvider } from './portsTreeProvider';
 import type { ProjectsService } from './projectsService';
 import type { StatusBar } from './statusBar';
@@ -36,6 +36,8 @@ export interface CommandDeps {
   log: Log;
   logger: Logger;
   protectedPids: () => Promise<number[]>;
+  /** Every reservation of the machine-wide ledger (other windows', the CLI's, this window's). */
+  reservations: () => Reservation[];
   metrics: () => Metrics;
   metricsView: MetricsView;
 }
@@ -271,6 +273,20 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     return parsePort(typed);
   }
 
+  /** The ledger's reservation of `port` when another window, the CLI or a script made it (for the question's words). */
+  function reservedElsewhere(port: number): ReservedBy | undefined {
+    let reservation: Reservation | undefined;
+    try {
+      reservation = deps.reservations().find((r) => r.port === port && !r.ownerIsThisWindow);
+    } catch (error) {
+      logger.warn(`free :${port}: could not read the machine-wide reservations: ${errorMessage(error)}`);
+    }
+    if (!reservation) return undefined;
+    const known = projects.all().find((p) => p.id === reservation.projectId);
+    const alive = !reservation.owner || os.isProcessAlive(reservation.owner.pid);
+    return { project: known?.name ?? path.basename(reservation.projectId), who: reserverText(reservation, alive) };
+  }
+
   async function freePort(arg: FreePortArg): Promise<KillResult> {
     let port: number | undefined;
     let force = false;
@@ -329,14 +345,15 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     }
 
     const plan = await conflicts.stopPlan(port, listeners);
+    const reservedBy = reservedElsewhere(port);
     if (!force && isProgrammatic(arg)) {
       // A caller from code without `force` cannot answer a modal (and must not hang on one): the user gets the
       // question as a notification whose button frees the port, the caller the unchanged state at once.
-      conflicts.offerStop(port, plan);
+      conflicts.offerStop(port, plan, reservedBy);
       logger.info(`free :${port}: held by a process Dev Ports did not start and no force given; asked the user, stopped nothing`);
       return { port, killedPids: [], free: false };
     }
-    if (!force && !(await conflicts.confirmStop(port, plan))) throw new CancelledError();
+    if (!force && !(await conflicts.confirmStop(port, plan, reservedBy))) throw new CancelledError();
     logger.info(`free :${port}: stopping ${plan.map((t) => t.pid).join(', ')}${force ? ' (force, not asked)' : ''}`);
     const result = await os.killProcessesOnPort(port, { gracePeriodMs: settings.killGracePeriodMs, protectedPids: [...guard] });
     logger.info(`free :${port}: stopped ${result.killedPids.join(', ') || 'nothing'}; ${result.free ? 'free' : 'still in use'}`);

@@ -45,6 +45,22 @@ export function describeProcesses(processes: readonly ProcessInfo[]): string {
 }
 
 /**
+ * A port that the machine-wide ledger holds for a project on behalf of someone other than this window: its
+ * holder is Dev Ports' business elsewhere, not a stranger's process.
+ */
+export interface ReservedBy {
+  /** The project's name (or its folder's). */
+  project: string;
+  /** `another window (PID 4242)`, `a closed window (PID 4242)`, `the CLI`, `a script (PID 77)`. */
+  who: string;
+}
+
+function reservedText(r: ReservedBy): string {
+  const there = r.who.startsWith('another window') ? '; stopping it here stops it in that window' : '';
+  return `the port of ${r.project}, reserved by ${r.who}${there}`;
+}
+
+/**
  * The port-conflict dialogue: one warning naming who holds the port, with `Free Port` (after a modal
  * confirmation that lists every process to be stopped), `Use Port N` and `Show Log`. `lastMessage` keeps the text
  * of the last conflict for the integration tests, which cannot read notifications.
@@ -137,10 +153,11 @@ export class Conflicts {
    * The same question as {@link confirmStop}, as a notification nobody waits for: its button frees the port
    * (`devPorts.freePort` with `force`, as the user has now answered).
    */
-  offerStop(port: number, plan: readonly StopTarget[]): void {
+  offerStop(port: number, plan: readonly StopTarget[], reservedBy?: ReservedBy): void {
     const holders = plan.filter((t) => t.holder).map((t) => `PID ${t.pid}: ${short(t.command) || '(command unknown)'}`);
     const stop = plan.length === 1 ? 'Stop Process' : `Stop ${plan.length} Processes`;
-    const text = `Port ${port} is held by ${holders.join(', ') || 'a process'}, which Dev Ports did not start. Stop ${plan.length === 1 ? 'it' : `it and ${plan.length - 1} related process${plan.length === 2 ? '' : 'es'}`}?`;
+    const whose = reservedBy ? `: ${reservedText(reservedBy)}` : ', which Dev Ports did not start';
+    const text = `Port ${port} is held by ${holders.join(', ') || 'a process'}${whose}. Stop ${plan.length === 1 ? 'it' : `it and ${plan.length - 1} related process${plan.length === 2 ? '' : 'es'}`}?`;
     this.lastMessage = text;
     void vscode.window.showWarningMessage(text, stop, SHOW_LOG).then((choice) => {
       if (choice === stop) void vscode.commands.executeCommand('devPorts.freePort', { port, force: true }).then(undefined, () => undefined);
@@ -149,7 +166,7 @@ export class Conflicts {
   }
 
   /** A modal question that says exactly what will be stopped. True when the user agreed. */
-  async confirmStop(port: number, plan: readonly StopTarget[]): Promise<boolean> {
+  async confirmStop(port: number, plan: readonly StopTarget[], reservedBy?: ReservedBy): Promise<boolean> {
     const lines = plan.map((t) => `PID ${t.pid}${t.holder ? ' (listening)' : ''}: ${short(t.command) || '(command unknown)'}`);
     const detail = [
       `These processes will be stopped (SIGTERM, then SIGKILL after ${this.gracePeriodMs()} ms):`,
@@ -158,8 +175,9 @@ export class Conflicts {
       'Unsaved work in them is lost.',
     ].join('\n');
     const stop = plan.length === 1 ? 'Stop Process' : `Stop ${plan.length} Processes`;
+    const title = reservedBy ? `Free port ${port}? It is ${reservedText(reservedBy)}.` : `Free port ${port}? Dev Ports did not start what holds it.`;
     const choice = await vscode.window.showWarningMessage(
-      `Free port ${port}? Dev Ports did not start what holds it.`,
+      title,
       { modal: true, detail },
       stop,
     );

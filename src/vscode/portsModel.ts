@@ -208,7 +208,8 @@ function holderNote(listeners: readonly ListenerNode[]): string | undefined {
   return l.holder === 'editor' || l.holder === 'forwarder' ? l.holderText : `held by ${l.holderText}`;
 }
 
-function reserverText(r: Reservation, alive: boolean): string {
+/** Who made a reservation that is not this window's, in words: `another window (PID 4242)`, `the CLI`. */
+export function reserverText(r: Reservation, alive: boolean): string {
   if (!r.owner || r.owner.kind === 'cli') return 'the CLI';
   if (r.owner.kind === 'library') return `a script (PID ${r.owner.pid})`;
   return alive ? `another window (PID ${r.owner.pid})` : `a closed window (PID ${r.owner.pid})`;

@@ -146,6 +146,39 @@ describe('conflicts, drift and reservations made elsewhere', function () {
     }
   });
 
+  it("asks before freeing another window's server as that window's, not as a stranger's process", async () => {
+    const port = await h.freeTestPort();
+    const otherHost = childProcess.spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });
+    h.spawned.add(otherHost.pid);
+    const ledger = new h.core.Ledger();
+    assert.ok(ledger.tryClaim({ projectId: h.projectId('web'), port, allocatedAt: Date.now(), owner: { pid: otherHost.pid, kind: 'vscode' } }));
+    try {
+      const server = await h.spawnForeignServer(port);
+      const result = await h.run('devPorts.freePort', port);
+      assert.deepEqual(result, { port, killedPids: [], free: false });
+      assert.equal(h.alive(server), true, 'nothing may be stopped without an answer');
+      const text = api._test.lastConflictMessage();
+      assert.match(text, new RegExp(`Port ${port} is held by PID ${server}: .*the port of web, reserved by another window \\(PID ${otherHost.pid}\\); stopping it here stops it in that window`));
+      assert.doesNotMatch(text, /did not start/);
+    } finally {
+      ledger.release(port, h.projectId('web'));
+    }
+  });
+
+  it("asks before freeing a port the CLI reserved as the CLI's", async () => {
+    const port = await h.freeTestPort();
+    const ledger = new h.core.Ledger();
+    assert.ok(ledger.tryClaim({ projectId: h.projectId('api'), port, allocatedAt: Date.now() }));
+    try {
+      const server = await h.spawnForeignServer(port);
+      const result = await h.run('devPorts.freePort', port);
+      assert.deepEqual(result, { port, killedPids: [], free: false });
+      assert.match(api._test.lastConflictMessage(), new RegExp(`Port ${port} is held by PID ${server}: .*the port of api, reserved by the CLI\\. Stop it\\?`));
+    } finally {
+      ledger.release(port, h.projectId('api'));
+    }
+  });
+
   it("reuses the project's CLI reservation on start, and Release All releases the workspace's CLI reservations", async () => {
     const ledger = new h.core.Ledger();
     const port = await h.freeTestPort();
