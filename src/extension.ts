@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { PortAllocator } from './core/allocator';
 import { Ledger } from './core/ledger';
 import { meteredOs, MetricsRecorder, type MetricKind } from './core/metrics';
-import { nodeOs } from './os/index';
+import { nodeOs, onToolNotice } from './os/index';
 import { registerAgentIntegrations } from './vscode/agentIntegrations';
 import { createApi, type DevPortsApi } from './vscode/api';
 import { registerCommands } from './vscode/commands';
@@ -36,6 +36,9 @@ export function activate(context: vscode.ExtensionContext): DevPortsApi {
   const os = meteredOs(nodeOs, metrics);
   const editor = new EditorProcesses();
   const ledger = new Ledger({ logger: log.core });
+  // A missing system tool the OS layer worked around (ss, /proc): said once in the log, with what answered instead.
+  const stopNotices = onToolNotice((line) => log.core.warn(line));
+  context.subscriptions.push({ dispose: stopNotices });
   const allocator = new PortAllocator({
     store: mementoStore(context.workspaceState),
     ledger,

@@ -5,6 +5,7 @@
  */
 import * as path from 'path';
 import type { KillOutcome } from '../os/killer';
+import { onToolNotice } from '../os/tools';
 import type { Listener, PortOs } from '../os/types';
 import type { Allocation, Logger } from '../core/types';
 import {
@@ -481,7 +482,13 @@ export async function runCli(argv: readonly string[], io: CliIo, os: PortOs): Pr
   try {
     if (parsed.kind === 'extra') return await runExtra(io, os, parsed.command, parsed.args);
     const ctx: Context = { io, os, logger: stderrLogger(io, parsed.verbose) };
-    return await run(ctx, parsed);
+    // Which fallback answered (a missing ss, a /proc that cannot be read), said with --verbose.
+    const stopNotices = onToolNotice((line) => ctx.logger.info(line));
+    try {
+      return await run(ctx, parsed);
+    } finally {
+      stopNotices();
+    }
   } catch (e) {
     if (e instanceof UsageError) {
       io.stderr.write(`dev-ports: ${e.message}\n`);

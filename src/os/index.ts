@@ -15,7 +15,7 @@ export { snapshotProcessTable, lazyProcessTable, childEntries, descendants, ance
 export type { ProcessEntry, ProcessTable } from './processTable';
 export { readLinuxProcessInfo } from './linuxListeners';
 export { OsAccessError, ProtectedProcessError } from './errors';
-export { MissingToolError, toolNotices } from './tools';
+export { MissingToolError, onToolNotice, toolNotices } from './tools';
 export type { OsAccessDetails } from './errors';
 export type { KillOptions, KillResult, Listener, PortOs, ProcessInfo, StoppedProcess, WaitOptions } from './types';
 

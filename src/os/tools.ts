@@ -72,10 +72,27 @@ export function toolNotices(): readonly string[] {
   return notices;
 }
 
+const noticeListeners = new Set<(line: string) => void>();
+
+/**
+ * Calls `listener` with every line of {@link toolNotices} so far and then with each new one, until the returned
+ * function is called: the extension's log and `--verbose` say which fallback answered.
+ *
+ * @example
+ * const stop = onToolNotice((line) => logger.warn(line));
+ */
+export function onToolNotice(listener: (line: string) => void): () => void {
+  for (const line of notices) listener(line);
+  noticeListeners.add(listener);
+  return () => noticeListeners.delete(listener);
+}
+
 /** Records that `tool` was missing and `fallback` was used instead (once per pair). */
 export function noteFallback(tool: string, fallback: string, platform: NodeJS.Platform = process.platform): void {
   const line = `${tool} was not found in PATH (install ${packageFor(tool, platform)}); used ${fallback} instead.`;
-  if (!notices.includes(line)) notices.push(line);
+  if (notices.includes(line)) return;
+  notices.push(line);
+  for (const listener of noticeListeners) listener(line);
 }
 
 export interface ToolResult {

@@ -6,7 +6,7 @@ import { darwinListeners } from '../../src/os/darwinListeners';
 import { linuxToolListeners } from '../../src/os/linuxToolListeners';
 import { snapshotProcessTable } from '../../src/os/processTable';
 import { parseSsListeners } from '../../src/os/ssParser';
-import { MissingToolError, missingToolMessage, toolNotices } from '../../src/os/tools';
+import { MissingToolError, missingToolMessage, onToolNotice, toolNotices } from '../../src/os/tools';
 import { parseNetTcpConnectionJson } from '../../src/os/win32Listeners';
 import { Spawned } from './helpers';
 
@@ -91,6 +91,10 @@ describe('os missing platform tools', () => {
     const listeners = await linuxToolListeners(port);
     assert.deepEqual(listeners.map((l) => [l.address, l.pids]), [['127.0.0.1', [pid]]]);
     assert.ok(toolNotices().some((n) => /^ss was not found in PATH \(install the package "iproute2".*\); used lsof instead\.$/.test(n)), toolNotices().join('\n'));
+    const heard: string[] = [];
+    const stop = onToolNotice((line) => heard.push(line));
+    stop();
+    assert.ok(heard.some((n) => /^ss was not found in PATH .*used lsof instead\.$/.test(n)), 'a listener hears the notices so far');
   });
 
   it('with neither ss nor lsof, rejects with one sentence naming both packages', async () => {
