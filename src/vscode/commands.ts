@@ -350,7 +350,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       // A caller from code without `force` cannot answer a modal (and must not hang on one): the user gets the
       // question as a notification whose button frees the port, the caller the unchanged state at once.
       conflicts.offerStop(port, plan, reservedBy);
-      logger.info(`free :${port}: held by a process Dev Ports did not start and no force given; asked the user, stopped nothing`);
+      logger.info(`free :${port}: held by ${reservedBy ? `the server of ${reservedBy.project} (reserved by ${reservedBy.who})` : 'a process Dev Ports did not start'} and no force given; asked the user, stopped nothing`);
       return { port, killedPids: [], free: false };
     }
     if (!force && !(await conflicts.confirmStop(port, plan, reservedBy))) throw new CancelledError();

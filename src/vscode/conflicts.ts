@@ -57,7 +57,7 @@ export interface ReservedBy {
 
 function reservedText(r: ReservedBy): string {
   const there = r.who.startsWith('another window') ? '; stopping it here stops it in that window' : '';
-  return `the port of ${r.project}, reserved by ${r.who}${there}`;
+  return `the port of ${r.project} reserved by ${r.who}${there}`;
 }
 
 /**
@@ -156,7 +156,7 @@ export class Conflicts {
   offerStop(port: number, plan: readonly StopTarget[], reservedBy?: ReservedBy): void {
     const holders = plan.filter((t) => t.holder).map((t) => `PID ${t.pid}: ${short(t.command) || '(command unknown)'}`);
     const stop = plan.length === 1 ? 'Stop Process' : `Stop ${plan.length} Processes`;
-    const whose = reservedBy ? `: ${reservedText(reservedBy)}` : ', which Dev Ports did not start';
+    const whose = reservedBy ? `, ${reservedText(reservedBy)}` : ', which Dev Ports did not start';
     const text = `Port ${port} is held by ${holders.join(', ') || 'a process'}${whose}. Stop ${plan.length === 1 ? 'it' : `it and ${plan.length - 1} related process${plan.length === 2 ? '' : 'es'}`}?`;
     this.lastMessage = text;
     void vscode.window.showWarningMessage(text, stop, SHOW_LOG).then((choice) => {

@@ -158,7 +158,7 @@ describe('conflicts, drift and reservations made elsewhere', function () {
       assert.deepEqual(result, { port, killedPids: [], free: false });
       assert.equal(h.alive(server), true, 'nothing may be stopped without an answer');
       const text = api._test.lastConflictMessage();
-      assert.match(text, new RegExp(`Port ${port} is held by PID ${server}: .*the port of web, reserved by another window \\(PID ${otherHost.pid}\\); stopping it here stops it in that window`));
+      assert.match(text, new RegExp(`Port ${port} is held by PID ${server}: .*the port of web reserved by another window \\(PID ${otherHost.pid}\\); stopping it here stops it in that window`));
       assert.doesNotMatch(text, /did not start/);
     } finally {
       ledger.release(port, h.projectId('web'));
@@ -173,7 +173,7 @@ describe('conflicts, drift and reservations made elsewhere', function () {
       const server = await h.spawnForeignServer(port);
       const result = await h.run('devPorts.freePort', port);
       assert.deepEqual(result, { port, killedPids: [], free: false });
-      assert.match(api._test.lastConflictMessage(), new RegExp(`Port ${port} is held by PID ${server}: .*the port of api, reserved by the CLI\\. Stop it\\?`));
+      assert.match(api._test.lastConflictMessage(), new RegExp(`Port ${port} is held by PID ${server}: .*the port of api reserved by the CLI\\. Stop it\\?`));
     } finally {
       ledger.release(port, h.projectId('api'));
     }
