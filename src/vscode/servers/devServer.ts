@@ -77,6 +77,8 @@ export interface DevServer {
   jobEndHandled?: boolean;
   /** A conflict was raised from its output: its exit is not reported a second time. */
   conflictRaised?: boolean;
+  /** Its exit was reported to the user (once, whether its code came with the end or after it). */
+  exitReported?: boolean;
   /** Runs in a JavaScript Debug Terminal. */
   readonly debug: boolean;
 }

@@ -33,7 +33,7 @@ import {
   type StopResult,
 } from './devServer';
 import { CancelledError, UntrustedWorkspaceError } from './errors';
-import { answersHttp, isDeliberateExit, NOT_LISTENING_AFTER_MS, notListeningNote } from './health';
+import { answersHttp, exitReportText, NOT_LISTENING_AFTER_MS, notListeningNote } from './health';
 import { LastPorts } from './lastPorts';
 import { findDaemonised, stopLeftovers } from './leftovers';
 import { watchOutput } from './outputWatcher';
@@ -450,7 +450,10 @@ export class DevServerManager implements vscode.Disposable {
       if (e.execution === server.job.execution && e.exitCode !== undefined && server.exitCode === undefined) {
         server.exitCode = e.exitCode;
         server.note = exitNote(server);
+        this.deps.logger.info(`${server.project.name}: its exit code came after its end was seen: ${e.exitCode}`);
         this.fire();
+        // A crash seen first from its processes being gone had nothing to say without the code: it is said now.
+        if (this.servers.get(server.project.id) === server) this.reportExit(server);
       }
       return;
     }
@@ -574,17 +577,11 @@ export class DevServerManager implements vscode.Disposable {
 
   /** Tells the user about an exit nobody asked for; Ctrl+C and a TERM from outside are not failures. */
   private reportExit(server: DevServer): void {
-    if (server.conflictRaised) return;
-    const code = server.exitCode;
-    if (isDeliberateExit(code)) return;
+    if (server.conflictRaised || server.exitReported) return;
     const { project, port } = server;
-    let text: string | undefined;
-    if (!server.seenListening && (code === 0 || code === undefined)) {
-      text = `${project.name} ended${codeText(code)} without ever listening on port ${port} (it may have printed that it listens, or its port was taken); port ${port} was released.`;
-    } else if (code !== undefined && code !== 0) {
-      text = `${project.name} stopped (exit code ${code}); port ${port} was released.`;
-    }
+    const text = exitReportText({ name: project.name, port, code: server.exitCode, seenListening: server.seenListening });
     if (!text) return;
+    server.exitReported = true;
     void vscode.window.showWarningMessage(text, 'Show Terminal', 'Restart').then((choice) => {
       if (choice === 'Show Terminal') server.terminal.show();
       if (choice === 'Restart') void vscode.commands.executeCommand('devPorts.startDevServer', project.id).then(undefined, () => undefined);

@@ -42,3 +42,22 @@ export function notListeningNote(ms: number): string {
 export function isDeliberateExit(code: number | undefined): boolean {
   return code === 130 || code === 143;
 }
+
+/**
+ * The warning for an exit nobody asked for, or undefined when there is nothing to say: Ctrl+C and a TERM from
+ * outside are not failures, nor is an exit 0 of a server that listened; an unknown code of a server that listened
+ * says nothing yet (its code may come later with shell integration's end event, and is judged then).
+ *
+ * @example
+ * exitReportText({ name: 'web', port: 3000, code: 1, seenListening: true }); // 'web stopped (exit code 1); port 3000 was released.'
+ */
+export function exitReportText(exit: { name: string; port: number; code: number | undefined; seenListening: boolean }): string | undefined {
+  const { name, port, code } = exit;
+  if (isDeliberateExit(code)) return undefined;
+  if (!exit.seenListening && (code === 0 || code === undefined)) {
+    const how = code === undefined ? '' : ` with code ${code}`;
+    return `${name} ended${how} without ever listening on port ${port} (it may have printed that it listens, or its port was taken); port ${port} was released.`;
+  }
+  if (code !== undefined && code !== 0) return `${name} stopped (exit code ${code}); port ${port} was released.`;
+  return undefined;
+}

@@ -5,7 +5,7 @@ import * as http from 'http';
 import type { AddressInfo } from 'net';
 import { portTrouble } from '../../../src/core/portAnnouncements';
 import type { ProcessEntry, ProcessTable } from '../../../src/os/index';
-import { answersHttp, isDeliberateExit, notListeningNote } from '../../../src/vscode/servers/health';
+import { answersHttp, exitReportText, isDeliberateExit, notListeningNote } from '../../../src/vscode/servers/health';
 import { isAuxiliaryPort, servedPort } from '../../../src/vscode/servers/portFollower';
 import { programOf, runsProgram, TerminalJob } from '../../../src/vscode/servers/terminalJob';
 
@@ -141,5 +141,18 @@ describe('servers: health', () => {
   it('takes Ctrl+C and a TERM from outside as meant, and words the timeout', () => {
     assert.deepStrictEqual([130, 143, 1, 0, undefined].map(isDeliberateExit), [true, true, false, false, false]);
     assert.strictEqual(notListeningNote(60_000), 'not listening after 60 s');
+  });
+
+  it('says a crash, an exit without listening, and nothing for a meant stop or a code still unknown', () => {
+    const report = (code: number | undefined, seenListening: boolean) => exitReportText({ name: 'web', port: 3000, code, seenListening });
+    assert.strictEqual(report(1, true), 'web stopped (exit code 1); port 3000 was released.');
+    assert.strictEqual(report(137, false), 'web stopped (exit code 137); port 3000 was released.');
+    assert.match(report(0, false)!, /^web ended with code 0 without ever listening on port 3000 /);
+    assert.match(report(undefined, false)!, /^web ended without ever listening on port 3000 /);
+    // A server that listened and whose code is not known yet: its code comes later and is judged then.
+    assert.strictEqual(report(undefined, true), undefined);
+    assert.strictEqual(report(0, true), undefined);
+    assert.strictEqual(report(130, true), undefined);
+    assert.strictEqual(report(143, false), undefined);
   });
 });
