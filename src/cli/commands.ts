@@ -17,6 +17,8 @@ import {
   PortReservedError,
   describeHolders,
   holdersOf,
+  isOutOfSight,
+  OUT_OF_SIGHT,
 } from '../core/errors';
 import { Ledger, type LedgerEntry } from '../core/ledger';
 import { PortAllocator, cleanupStaleLedgerEntries } from '../core/allocator';
@@ -199,10 +201,8 @@ export async function freeCommand(ctx: Context, req: Request<'free'>): Promise<n
     // Bound but invisible: another user's socket (ownerUid says whose) or one this platform cannot attribute.
     const uid = listeners.find((l) => l.ownerUid !== undefined)?.ownerUid;
     if (req.json) io.stdout.write(formatJson(notFreed));
-    if (uid === undefined || uid === process.getuid?.()) {
-      io.stderr.write(
-        `Port ${req.port} is held by a process Dev Ports cannot see from here (another PID namespace, a container or a VM); stop it where it runs.\n`,
-      );
+    if (uid === undefined || isOutOfSight(uid, process.getuid?.())) {
+      io.stderr.write(`Port ${req.port} is held by ${OUT_OF_SIGHT}; stop it where it runs.\n`);
       return 1;
     }
     throw new PermissionDeniedError(req.port, { uid });

@@ -4,6 +4,7 @@
 import type { Listener } from '../os/types';
 import type { Allocation } from '../core/types';
 import type { LedgerEntry } from '../core/ledger';
+import { isOutOfSight } from '../core/errors';
 
 /** Control characters (C0, DEL, C1), line and paragraph separators, and bidirectional overrides. */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
@@ -184,7 +185,7 @@ export function formatListTable(
       const who =
         listener.ownerUid === undefined
           ? '(unknown process)'
-          : listener.ownerUid === ownUid
+          : isOutOfSight(listener.ownerUid, ownUid)
             ? '(not visible from here: another PID namespace, container or VM)'
             : "(another user's process: run as that user or root to see it)";
       rows.push([String(listener.port), listener.address, '-', socketUser, who, project]);

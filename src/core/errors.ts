@@ -78,6 +78,22 @@ export function holdersOf(listeners: readonly Listener[]): ProcessInfo[] {
   return [...byPid.values()];
 }
 
+/** Who holds a socket that no process in sight has open, when that is not another user's doing. */
+export const OUT_OF_SIGHT = 'a process Dev Ports cannot see from here (another PID namespace, a container or a VM)';
+
+/**
+ * True when a listening socket that no visible process holds is out of sight rather than another user's: it is
+ * your own uid's, so nothing kept you from reading its process; that process runs in another PID namespace, a
+ * container or a VM, and nothing here can stop it.
+ *
+ * @example
+ * isOutOfSight(0, 0); // true: root's socket that root cannot attribute to a process here
+ * isOutOfSight(1001, 1000); // false: another user's process, which only that user or root can inspect
+ */
+export function isOutOfSight(ownerUid: number | undefined, ownUid: number | undefined): boolean {
+  return ownerUid !== undefined && ownUid !== undefined && ownerUid === ownUid;
+}
+
 /**
  * Human text for who holds a port: `node (PID 1234: node server.js)`, several joined with "and", or the owner uid
  * when the processes belong to another user and cannot be read.
@@ -89,6 +105,7 @@ export function describeHolders(listeners: readonly Listener[]): string {
   const holders = holdersOf(listeners);
   if (holders.length > 0) return joinWords(holders.map(describeProcess));
   const uid = listeners.find((l) => l.ownerUid !== undefined)?.ownerUid;
+  if (uid !== undefined && isOutOfSight(uid, process.getuid?.())) return OUT_OF_SIGHT;
   if (uid !== undefined) return `a process of another user (uid ${uid}) that Dev Ports cannot inspect`;
   return 'a process Dev Ports cannot see';
 }

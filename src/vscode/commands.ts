@@ -4,7 +4,9 @@ import type { PortAllocator } from '../core/allocator';
 import {
   DevPortsError,
   InvalidInputError,
+  isOutOfSight,
   NoFreePortError,
+  OUT_OF_SIGHT,
   PermissionDeniedError,
   PortInUseError,
 } from '../core/errors';
@@ -19,7 +21,7 @@ import { describeProcesses, type ConflictMode, type Conflicts, type ReservedBy }
 import { CancelledError, UntrustedWorkspaceError, type DevServerManager, type StartOptions, type StartResult } from './servers/devServerManager';
 import { errorMessage, type Log } from './log';
 import type { MetricsView } from './metricsView';
-import { freePortChoices, reserverText, toListenerNode, type ListenerNode, type PortsNode, type Reservation } from './portsModel';
+import { freePortChoices, reserverText, startAllScope, toListenerNode, type ListenerNode, type PortsNode, type Reservation } from './portsModel';
 import type { PortsTreeProvider } from './portsTreeProvider';
 import type { ProjectsService } from './projectsService';
 import type { StatusBar } from './statusBar';
@@ -238,7 +240,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       const where = l.address !== '0.0.0.0' && l.address !== '::' ? ` on ${l.address}` : '';
       return {
         label: project ? `:${l.port}  ${project}` : `:${l.port}`,
-        description: `${l.holderText}${where}${l.holder === 'otherUser' ? ': only that user (or root) can stop it' : ''}`,
+        description: `${l.holderText}${where}${l.holder === 'otherUser' ? ': only that user (or root) can stop it' : l.holder === 'outOfSight' ? ': Dev Ports cannot stop it from here' : ''}`,
         detail: l.processes[0]?.command,
         port: l.port,
       };
@@ -250,11 +252,24 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       ...choices.inRange.map(toItem),
       ...(choices.rest.length ? [{ label: 'Other ports', kind: vscode.QuickPickItemKind.Separator } as Item, ...choices.rest.map(toItem)] : []),
     ];
-    const picked = await vscode.window.showQuickPick([...items, other], {
-      placeHolder: `Port to free (type to filter; "Another port…" for one that is not listed${held > 0 ? `; ${held} held by this editor not shown` : ''})`,
-      matchOnDescription: true,
-      matchOnDetail: true,
+    // A number typed in the box is offered as it is (first, selected): no second box for a port not listed.
+    const pick = vscode.window.createQuickPick<Item>();
+    pick.title = `Free Port${held > 0 ? ` (${held} held by this editor not shown)` : ''}`;
+    pick.placeholder = 'Type a port number, or pick a listener';
+    pick.matchOnDescription = true;
+    pick.matchOnDetail = true;
+    pick.items = [...items, other];
+    pick.onDidChangeValue((value) => {
+      const typed = /^\s*\d{1,5}\s*$/.test(value) ? Number(value) : undefined;
+      const valid = typed !== undefined && typed >= 1 && typed <= 65535 && !items.some((i) => i.port === typed);
+      pick.items = valid ? [{ label: `Free port ${typed}`, description: 'not listed: nothing Dev Ports saw listens there', port: typed, alwaysShow: true }, ...items, other] : [...items, other];
     });
+    const picked = await new Promise<Item | undefined>((resolve) => {
+      pick.onDidAccept(() => resolve(pick.selectedItems[0]));
+      pick.onDidHide(() => resolve(undefined));
+      pick.show();
+    });
+    pick.dispose();
     if (!picked) throw new CancelledError();
     if (picked.port !== undefined) return picked.port;
     const typed = await vscode.window.showInputBox({
@@ -310,6 +325,9 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       return { port, killedPids: [], free };
     }
     const hidden = listeners.find((l) => l.pids.length === 0);
+    if (hidden && isOutOfSight(hidden.ownerUid, process.getuid?.())) {
+      throw new DevPortsError(`Port ${port} is held by ${OUT_OF_SIGHT}; stop it where it runs.`, 'PERMISSION_DENIED');
+    }
     if (hidden) throw new PermissionDeniedError(port, { uid: hidden.ownerUid });
     const me = process.getuid?.();
     if (me !== undefined && me !== 0) {
@@ -353,7 +371,10 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       logger.info(`free :${port}: held by ${reservedBy ? `the server of ${reservedBy.project} (reserved by ${reservedBy.who})` : 'a process Dev Ports did not start'} and no force given; asked the user, stopped nothing`);
       return { port, killedPids: [], free: false };
     }
-    if (!force && !(await conflicts.confirmStop(port, plan, reservedBy))) throw new CancelledError();
+    if (!force && !(await conflicts.confirmStop(port, plan, reservedBy))) {
+      logger.info(`free :${port}: cancelled; nothing was stopped`);
+      throw new CancelledError();
+    }
     logger.info(`free :${port}: stopping ${plan.map((t) => t.pid).join(', ')}${force ? ' (force, not asked)' : ''}`);
     const result = await os.killProcessesOnPort(port, { gracePeriodMs: settings.killGracePeriodMs, protectedPids: [...guard] });
     logger.info(`free :${port}: stopped ${result.killedPids.join(', ') || 'nothing'}; ${result.free ? 'free' : 'still in use'}`);
@@ -382,6 +403,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     const olderThanMs = typeof given === 'number' && given >= 0 ? given : config.get().staleAfterMinutes * 60_000;
     const released = await allocator.cleanupStalePortAllocations({ olderThanMs });
     if (!isProgrammatic(arg)) {
+      logger.info(`Cleanup Stale Ports: ${released.length ? `released ${released.map((a) => `:${a.port}`).join(', ')}` : 'nothing stale'}`);
       vscode.window.setStatusBarMessage(
         released.length ? `$(check) Released ${released.map((a) => `:${a.port}`).join(', ')}` : '$(check) No stale port allocation',
         4000,
@@ -414,7 +436,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     await projects.ready;
     let folder: string | undefined;
     if (arg instanceof vscode.Uri) folder = normalizeProjectId(arg.fsPath);
-    else if (isNode(arg) && arg.kind === 'project') folder = arg.folder;
+    else if (isNode(arg)) folder = startAllScope(arg);
     else if (arg !== undefined && arg !== null) throw new InvalidInputError('Start All takes no argument, or the Uri of a workspace folder.');
     const inside = (p: Project) => !folder || p.workspaceFolder === folder || p.folder === folder || p.folder.startsWith(folder + path.sep);
     const chosen = projects.all().filter((p) => roleOf(p) === 'server' && inside(p));
@@ -422,6 +444,8 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       if (!isProgrammatic(arg)) void vscode.window.showInformationMessage(folder ? `No dev server to start in ${folder}.` : 'No dev server to start in this workspace.');
       return { started: [], failed: [] };
     }
+    // What runs already is said apart: Start All leaves it as it is.
+    const running = new Set(servers.infos().filter((s) => s.state !== 'exited' && s.phase !== 'stopping').map((s) => s.projectId));
     logger.info(`start all: ${chosen.map((p) => p.name).join(', ')}`);
     // Each start is independent; the allocator serialises the claims, so each gets its own port.
     const outcomes = await Promise.allSettled(chosen.map((p) => servers.start(p, { onConflict: 'notify' })));
@@ -433,7 +457,12 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     });
     for (const f of result.failed) logger.warn(`start all: ${f.projectId}: ${f.message}`);
     if (!isProgrammatic(arg)) {
-      const text = `Started ${result.started.length} of ${chosen.length} dev servers${result.started.length ? ` (${result.started.map((s) => `:${s.port}`).join(', ')})` : ''}.`;
+      const fresh = result.started.filter((s) => !running.has(s.projectId));
+      const already = result.started.filter((s) => running.has(s.projectId));
+      const ports = (list: StartResult[]) => list.map((s) => `:${s.port}`).join(', ');
+      const text =
+        `Started ${fresh.length} of ${chosen.length} dev servers${fresh.length ? ` (${ports(fresh)})` : ''}` +
+        `${already.length ? `; ${already.length} already running (${ports(already)})` : ''}.`;
       if (result.failed.length === 0) vscode.window.setStatusBarMessage(`$(check) ${text}`, 4000);
       else void vscode.window.showWarningMessage(`${text} ${result.failed.length} failed: ${result.failed[0].message}`, SHOW_LOG).then((c) => c && log.show());
     }

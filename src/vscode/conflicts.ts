@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { PortInUseError } from '../core/errors';
+import { isOutOfSight, OUT_OF_SIGHT, type PortInUseError } from '../core/errors';
 import type { Project } from '../core/projects';
 import type { Logger } from '../core/types';
 import { descendants, listListeners, readLinuxProcessInfo, snapshotProcessTable, treeRoot } from '../os/index';
@@ -85,7 +85,12 @@ export class Conflicts {
   describe(project: Project, error: PortInUseError): string {
     const holders = error.holders;
     if (holders.length === 0) {
-      const who = error.ownerUid !== undefined ? `a process of another user (uid ${error.ownerUid})` : 'a process Dev Ports cannot see';
+      const who =
+        error.ownerUid === undefined
+          ? 'a process Dev Ports cannot see'
+          : isOutOfSight(error.ownerUid, process.getuid?.())
+            ? OUT_OF_SIGHT
+            : `a process of another user (uid ${error.ownerUid})`;
       return `Port ${error.port} for ${project.name} is held by ${who}; Dev Ports cannot stop it.`;
     }
     return `Port ${error.port} for ${project.name} is in use by ${describeProcesses(holders)}, which Dev Ports did not start.`;
@@ -119,7 +124,12 @@ export class Conflicts {
     const canFree = error.holders.length > 0;
     const buttons = [...(canFree ? [FREE] : []), ...(useNext ? [useNext] : []), SHOW_LOG];
     const choice = await vscode.window.showWarningMessage(text, ...buttons);
-    if (choice === FREE) return (await this.confirmStop(error.port, await this.stopPlan(error.port))) ? 'free' : 'cancel';
+    this.logger.info(`port ${error.port}: ${choice === undefined ? 'the question was closed without an answer' : `the answer was "${choice}"`}`);
+    if (choice === FREE) {
+      const agreed = await this.confirmStop(error.port, await this.stopPlan(error.port));
+      if (!agreed) this.logger.info(`port ${error.port}: stopping its holder was cancelled`);
+      return agreed ? 'free' : 'cancel';
+    }
     if (choice !== undefined && choice === useNext) return 'useNext';
     if (choice === SHOW_LOG) this.showLog();
     return 'cancel';

@@ -4,6 +4,7 @@
  * and "conflict", and the unit tests read exactly what a user sees (descriptions, menus by state).
  */
 import * as path from 'path';
+import { isOutOfSight } from '../core/errors';
 import type { Project } from '../core/projects';
 import type { Allocation, PortRange } from '../core/types';
 import type { Listener } from '../os/types';
@@ -38,7 +39,7 @@ export type ProjectState =
   | 'elsewhere';
 
 /** Who holds a listener, as far as stopping it goes. */
-export type HolderKind = 'process' | 'project' | 'editor' | 'forwarder' | 'otherUser';
+export type HolderKind = 'process' | 'project' | 'editor' | 'forwarder' | 'otherUser' | 'outOfSight';
 
 export interface ListenerNode {
   kind: 'listener';
@@ -55,7 +56,7 @@ export interface ListenerNode {
   holderText: string;
   /** A port of a server's tree besides its main one (HMR, inspector). */
   extra?: boolean;
-  /** `listener` (Free Port offered), `listener.editor`, `listener.forwarder`, `listener.otherUser`, `listener.project`. */
+  /** `listener` (Free Port offered), `listener.editor`, `listener.forwarder`, `listener.otherUser`, `listener.outOfSight`, `listener.project`. */
   contextValue: string;
 }
 
@@ -166,6 +167,10 @@ export function toListenerNode(l: Listener, input: Pick<ModelInput, 'editorPids'
   } else if (processes.some((p) => VSCODE_PROCESS.test(p.command))) {
     holder = 'forwarder';
     holderText = 'held by VS Code (port forwarding)';
+  } else if (l.pids.length === 0 && !foreign && isOutOfSight(l.ownerUid, input.uid)) {
+    // Yours (or you are root) and still no process in sight holds it: another PID namespace, a container, a VM.
+    holder = 'outOfSight';
+    holderText = 'not visible from here (another PID namespace, container or VM)';
   } else if (l.pids.length === 0 || foreign) {
     holder = 'otherUser';
     const who = foreign ? (foreign.user ?? `uid ${foreign.uid}`) : l.ownerUid !== undefined ? `uid ${l.ownerUid}` : undefined;
@@ -441,6 +446,15 @@ export function freePortChoices(listeners: readonly ListenerNode[], roots: reado
     rest: offered.filter((c) => c.listener.port < range.start || c.listener.port > range.end),
     hidden,
   };
+}
+
+/**
+ * The folder Start All is limited to when it is handed a row: an orchestrator's row (its inline Start All) limits it
+ * to the apps under that folder; any other row means the whole workspace (VS Code hands the view's title button the
+ * selected row, which is no choice of scope).
+ */
+export function startAllScope(node: PortsNode): string | undefined {
+  return node.kind === 'project' && node.role === 'orchestrator' ? node.folder : undefined;
 }
 
 /** The children of a node as the tree shows them. */

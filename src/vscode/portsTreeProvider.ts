@@ -246,8 +246,11 @@ export class PortsTreeProvider implements vscode.TreeDataProvider<PortsNode>, vs
       const infos = servers.infos();
       // A timed poll while a server is polled anyway: its scan (refreshed when the listening set changes) is
       // enough. After an event (a start, a stop, Refresh) the view scans itself.
-      const recent = this.timedPoll ? servers.recentListeners?.() : undefined;
+      let recent = this.timedPoll ? servers.recentListeners?.() : undefined;
       this.timedPoll = false;
+      // A scan from before a stop still lists the stopped server (under Other listeners, once it is no project's):
+      // a scan naming a process that is gone is not reused (a signal-0 check per PID, microseconds).
+      if (recent?.some((l) => l.pids.some((pid) => !os.isProcessAlive(pid)))) recent = undefined;
       const [listeners, table, editorPids] = await Promise.all([
         recent ?? os.listListeners(),
         // Only the servers' own trees (children files), never the whole process table: it grows with the machine.
@@ -312,6 +315,9 @@ export class PortsTreeProvider implements vscode.TreeDataProvider<PortsNode>, vs
           : STATE_ICON[node.state];
     item.description = node.description;
     item.accessibilityInformation = { label: `${node.name}, ${node.description || 'stopped'}` };
+    // A notification hides itself after a while and its question goes on waiting in the notification centre:
+    // the waiting row opens it there.
+    if (node.state === 'waiting') item.command = { command: 'notifications.showList', title: 'Show the question' };
     return item;
   }
 
@@ -319,7 +325,7 @@ export class PortsTreeProvider implements vscode.TreeDataProvider<PortsNode>, vs
     const item = new vscode.TreeItem(`:${node.port}`, vscode.TreeItemCollapsibleState.None);
     item.id = node.id;
     item.contextValue = node.contextValue;
-    item.iconPath = new vscode.ThemeIcon(node.holder === 'editor' || node.holder === 'forwarder' ? 'vm' : node.holder === 'otherUser' ? 'person' : 'plug');
+    item.iconPath = new vscode.ThemeIcon(node.holder === 'editor' || node.holder === 'forwarder' ? 'vm' : node.holder === 'otherUser' ? 'person' : node.holder === 'outOfSight' ? 'eye-closed' : 'plug');
     // Holder first: the address is rarely what a user looks for.
     item.description = [node.extra ? 'also' : undefined, node.holderText, node.address && node.address !== '0.0.0.0' && node.address !== '::' ? node.address : undefined]
       .filter(Boolean)
@@ -341,17 +347,21 @@ function code(text: string): string {
 function projectTooltip(node: ProjectNode): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
   const now = Date.now();
-  md.appendMarkdown(`**${escapeMd(node.name)}** — ${escapeMd(stateWord(node))}${node.note ? ` (${escapeMd(node.note)})` : ''}\n\n`);
+  const word = stateWord(node);
+  const waiting = node.state === 'waiting' || node.state === 'conflict';
+  md.appendMarkdown(`**${escapeMd(node.name)}** — ${escapeMd(word)}${node.note && node.note !== word ? ` (${escapeMd(node.note)})` : ''}\n\n`);
   if (node.port !== undefined) md.appendMarkdown(`- Port: \`${node.port}\`\n`);
-  if (node.pid !== undefined) md.appendMarkdown(`- Server PID: \`${node.pid}\`${node.pidName ? ` (${escapeMd(node.pidName)})` : ''}\n`);
+  // On a port in conflict the process seen there is the holder, not this project's server.
+  const pidLabel = waiting ? 'Held by PID' : 'Server PID';
+  if (node.pid !== undefined) md.appendMarkdown(`- ${pidLabel}: \`${node.pid}\`${node.pidName ? ` (${escapeMd(node.pidName)})` : ''}${waiting ? ', not started by Dev Ports' : ''}\n`);
   if (node.shellPid !== undefined) md.appendMarkdown(`- Shell PID: \`${node.shellPid}\` (the terminal's shell)\n`);
   if (node.reservedBy) md.appendMarkdown(`- Reserved by ${escapeMd(node.reservedBy)}: stop it there\n`);
   if (node.command) md.appendMarkdown(`- Command: ${code(node.command)}\n`);
   md.appendMarkdown(`- Folder: ${code(node.folder)}\n`);
   if (node.allocatedAt !== undefined) md.appendMarkdown(`- Allocated: ${new Date(node.allocatedAt).toLocaleString()} (${formatAge(now - node.allocatedAt)} ago)\n`);
-  if (node.since !== undefined && node.managed) md.appendMarkdown(`- Started: ${formatAge(now - node.since)} ago\n`);
+  if (node.since !== undefined && node.managed) md.appendMarkdown(`- ${node.state === 'waiting' ? 'Asked' : 'Started'}: ${formatAge(now - node.since)} ago\n`);
   if (node.role === 'orchestrator') md.appendMarkdown(`\nIts dev script runs other projects' scripts: Start All starts each app on its own port.\n`);
-  if (node.state === 'waiting') md.appendMarkdown(`\nIts port is taken: a question with Free Port / Use Port N is waiting for your answer.\n`);
+  if (node.state === 'waiting') md.appendMarkdown(`\nIts port is taken: a question with Free Port / Use Port N is waiting for your answer. Click the row to see it again in the notifications.\n`);
   return md;
 }
 
@@ -361,6 +371,10 @@ function listenerTooltip(node: ListenerNode): vscode.MarkdownString {
   for (const p of node.processes) md.appendMarkdown(`- PID ${p.pid}${p.user ? ` (${escapeMd(p.user)})` : ''}: ${code(p.command || p.name)}\n`);
   if (node.holder === 'editor') md.appendMarkdown(`\nThis is one of the editor's own processes (its server or extension host): Dev Ports never stops it.\n`);
   if (node.holder === 'forwarder') md.appendMarkdown(`\nVS Code holds it, usually to forward a port: stop forwarding in VS Code's Ports view. Dev Ports does not stop it.\n`);
+  if (node.holder === 'outOfSight') {
+    const uid = node.ownerUid !== undefined ? ` (the socket belongs to uid ${node.ownerUid})` : '';
+    md.appendMarkdown(`\nNo process in this system's view has this socket open${escapeMd(uid)}: it runs in another PID namespace, a container or a VM. Dev Ports cannot stop it from here; stop it where it runs.\n`);
+  }
   if (node.holder === 'otherUser') {
     const p = node.processes[0];
     const uid = p?.uid ?? node.ownerUid;

@@ -5,6 +5,7 @@ import { baseModelInput, type PortsViewDeps } from './portsTreeProvider';
 
 /** Rows that need the user: the item gets the warning background while one exists. */
 const TROUBLE: ReadonlySet<ProjectNode['state']> = new Set(['stale', 'conflict', 'unhealthy', 'waiting']);
+const UP: ReadonlySet<ProjectNode['state']> = new Set(['running', 'starting', 'unhealthy']);
 
 /** A stale port shows up here without any event (a server killed from outside): look again now and then. */
 const RECHECK_MS = 15_000;
@@ -80,8 +81,14 @@ export class StatusBar implements vscode.Disposable {
       const visible = count > 0 || projects.all().length > 0;
       const troubled = nodes.filter((n) => TROUBLE.has(n.state));
       const listed = nodes.filter((n) => n.port !== undefined && n.state !== 'stopped');
-      const text = `$(plug) ${count} ${count === 1 ? 'port' : 'ports'}`;
-      const lines = listed.map((n) => `${n.name} :${n.port} ${stateWord(n)}${n.note && n.note !== stateWord(n) ? ` (${n.note})` : ''}`);
+      // Servers still running after their reservation was released (Release All leaves servers running): said
+      // apart, so "0 ports" never sits beside a list of running servers.
+      const reserved = new Set(allocations.map((a) => a.projectId));
+      const unreserved = new Set(nodes.filter((n) => n.managed && UP.has(n.state) && !reserved.has(n.projectId)).map((n) => n.projectId));
+      const text = `$(plug) ${count} ${count === 1 ? 'port' : 'ports'}${unreserved.size ? ` · ${unreserved.size} running unreserved` : ''}`;
+      const lines = listed.map(
+        (n) => `${n.name} :${n.port} ${stateWord(n)}${n.note && n.note !== stateWord(n) ? ` (${n.note})` : ''}${unreserved.has(n.projectId) ? ' (its port is no longer reserved)' : ''}`,
+      );
       const tooltip = lines.length ? `Dev Ports\n${lines.join('\n')}` : 'Dev Ports: no port allocated';
       this.item.text = text;
       this.item.tooltip = tooltip;

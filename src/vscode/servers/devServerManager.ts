@@ -218,6 +218,8 @@ export class DevServerManager implements vscode.Disposable {
 
   /** Releases the server's allocation unless a newer start of the project owns it now. */
   private async releaseFor(server: DevServer): Promise<boolean> {
+    // The last scan still shows the server that ended: the view and a conflict must not reuse it.
+    this.lastScan = undefined;
     const current = this.servers.get(server.project.id);
     if (current && current !== server) return false;
     return this.deps.allocator.releasePortForProject(server.project.id);

@@ -135,6 +135,19 @@ describe('ports: free, sweep, reconcile, view and status bar', function () {
     assert.equal((await h.projectNode(api, 'web')).state, 'stopped');
   });
 
+  it('says in the status bar that a server runs on after Release All dropped its reservation', async () => {
+    const web = await h.run('devPorts.startDevServer', h.projectId('web'));
+    await h.waitFor(() => h.listening(web.port), 'web listening');
+    const { released } = await h.run('devPorts.releaseAllPorts');
+    assert.ok(released >= 1);
+    const bar = await h.waitFor(async () => {
+      const b = await api._test.statusBar();
+      return b.text.includes('running') && b;
+    }, 'the status bar says web runs unreserved');
+    assert.equal(bar.text, '$(plug) 0 ports · 1 running unreserved');
+    assert.match(bar.tooltip, new RegExp(`web :${web.port} (starting|listening|ready) \\(its port is no longer reserved\\)`));
+  });
+
   it('lists a listener in the range that no project owns under "Other listeners"', async () => {
     const port = await h.freeTestPort();
     const pid = await h.spawnForeignServer(port);

@@ -8,6 +8,7 @@ import {
   diffTree,
   formatAge,
   freePortChoices,
+  startAllScope,
   toListenerNode,
   type GroupNode,
   type ModelInput,
@@ -363,6 +364,25 @@ describe('buildPortsModel: what a user sees per state', () => {
     assert.strictEqual(l.contextValue, 'listener.otherUser');
     const root = toListenerNode(listener(3040, 9300, { processes: [{ pid: 9300, name: 'node', command: 'node x', uid: 1001 }] }), { uid: 0 });
     assert.strictEqual(root.contextValue, 'listener', 'root can stop any process');
+  });
+
+  it('says a socket of your own uid that no process here holds is out of sight (another PID namespace), not "another user"', () => {
+    const mine = toListenerNode(listener(2024, undefined, { ownerUid: 0 }), { uid: 0 });
+    assert.strictEqual(mine.holder, 'outOfSight');
+    assert.strictEqual(mine.holderText, 'not visible from here (another PID namespace, container or VM)');
+    assert.strictEqual(mine.contextValue, 'listener.outOfSight');
+    const theirs = toListenerNode(listener(2024, undefined, { ownerUid: 1001 }), { uid: 1000 });
+    assert.strictEqual(theirs.holderText, 'another user (uid 1001)');
+  });
+});
+
+describe('startAllScope', () => {
+  it("limits Start All to an orchestrator's folder, and takes any other row (the title button's selection) as the whole workspace", () => {
+    const [web] = model({ projects: [project('web')] }) as ProjectNode[];
+    assert.strictEqual(startAllScope(web), undefined);
+    assert.strictEqual(startAllScope({ ...web, role: 'orchestrator' }), web.folder);
+    const l = toListenerNode(listener(3001, 4300), {});
+    assert.strictEqual(startAllScope(l), undefined);
   });
 });
 

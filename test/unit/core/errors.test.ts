@@ -8,6 +8,7 @@ import {
   PortInUseError,
   PortReservedError,
   describeHolders,
+  isOutOfSight,
 } from '../../../src/core/errors';
 import { createMemoryStore } from '../../../src/core/memoryStore';
 import type { Listener } from '../../../src/os/types';
@@ -40,6 +41,16 @@ describe('errors', () => {
     assert.strictEqual(e.message, 'Port 5432 is in use by a process of another user (uid 999) that Dev Ports cannot inspect. Free it with "dev-ports free 5432".');
     assert.strictEqual(e.ownerUid, 999);
     assert.deepStrictEqual(e.holders, []);
+  });
+
+  it('says a socket of your own uid that no process here holds is out of sight, not another user\'s', function () {
+    const me = process.getuid?.();
+    if (me === undefined || me === 999) this.skip();
+    assert.strictEqual(isOutOfSight(me, me), true);
+    assert.strictEqual(isOutOfSight(999, me), false);
+    assert.strictEqual(isOutOfSight(undefined, me), false);
+    const e = new PortInUseError(2024, [{ port: 2024, address: '0.0.0.0', pids: [], processes: [], ownerUid: me }]);
+    assert.match(e.message, /^Port 2024 is in use by a process Dev Ports cannot see from here \(another PID namespace, a container or a VM\)\./);
   });
 
   it('shortens very long command lines', () => {
