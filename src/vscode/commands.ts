@@ -456,13 +456,14 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       else result.failed.push({ projectId: chosen[i].id, message: 'Cancelled.' });
     });
     for (const f of result.failed) logger.warn(`start all: ${f.projectId}: ${f.message}`);
+    const fresh = result.started.filter((s) => !running.has(s.projectId));
+    const already = result.started.filter((s) => running.has(s.projectId));
+    const ports = (list: StartResult[]) => list.map((s) => `:${s.port}`).join(', ');
+    const text =
+      `Started ${fresh.length} of ${chosen.length} dev servers${fresh.length ? ` (${ports(fresh)})` : ''}` +
+      `${already.length ? `; ${already.length} already running (${ports(already)})` : ''}.`;
+    logger.info(`start all: ${text}${result.failed.length ? ` ${result.failed.length} failed.` : ''}`);
     if (!isProgrammatic(arg)) {
-      const fresh = result.started.filter((s) => !running.has(s.projectId));
-      const already = result.started.filter((s) => running.has(s.projectId));
-      const ports = (list: StartResult[]) => list.map((s) => `:${s.port}`).join(', ');
-      const text =
-        `Started ${fresh.length} of ${chosen.length} dev servers${fresh.length ? ` (${ports(fresh)})` : ''}` +
-        `${already.length ? `; ${already.length} already running (${ports(already)})` : ''}.`;
       if (result.failed.length === 0) vscode.window.setStatusBarMessage(`$(check) ${text}`, 4000);
       else void vscode.window.showWarningMessage(`${text} ${result.failed.length} failed: ${result.failed[0].message}`, SHOW_LOG).then((c) => c && log.show());
     }

@@ -435,7 +435,10 @@ export function freePortChoices(listeners: readonly ListenerNode[], roots: reado
     for (const l of n.listeners) if (!projectOf.has(l.port)) projectOf.set(l.port, n.name);
     if (n.port !== undefined && n.listeners.some((l) => l.port === n.port)) projectOf.set(n.port, n.name);
   }
-  const sorted = [...listeners].sort((a, b) => a.port - b.port || a.address.localeCompare(b.address));
+  // What Dev Ports can stop comes first (the first item is the one Enter picks); another user's and out-of-sight
+  // holders after it.
+  const unstoppable = (l: ListenerNode) => (l.holder === 'otherUser' || l.holder === 'outOfSight' ? 1 : 0);
+  const sorted = [...listeners].sort((a, b) => unstoppable(a) - unstoppable(b) || a.port - b.port || a.address.localeCompare(b.address));
   const hidden = sorted.filter((l) => l.holder === 'editor' || l.holder === 'forwarder');
   const offered = sorted.filter((l) => !hidden.includes(l)).map((listener) => {
     const project = projectOf.get(listener.port);

@@ -376,6 +376,14 @@ describe('buildPortsModel: what a user sees per state', () => {
   });
 });
 
+describe('freePortChoices: order', () => {
+  it("puts what Dev Ports can stop before another user's and out-of-sight holders, so Enter never picks one it cannot stop", () => {
+    const nodes = [toListenerNode(listener(2024, undefined, { ownerUid: 0 }), { uid: 0 }), toListenerNode(listener(8080, 7000), { uid: 0 })];
+    const choices = freePortChoices(nodes, [], { start: 3000, end: 3999 });
+    assert.deepStrictEqual(choices.rest.map((c) => c.listener.port), [8080, 2024]);
+  });
+});
+
 describe('startAllScope', () => {
   it("limits Start All to an orchestrator's folder, and takes any other row (the title button's selection) as the whole workspace", () => {
     const [web] = model({ projects: [project('web')] }) as ProjectNode[];
