@@ -2,7 +2,6 @@
 'use strict';
 
 const assert = require('node:assert/strict');
-const childProcess = require('node:child_process');
 const h = require('./helpers');
 
 describe('port conflicts when starting', function () {
@@ -75,19 +74,12 @@ describe('port conflicts when starting', function () {
   it('says the project runs from another VS Code window instead of offering to kill that window\'s server', async () => {
     // Another window: a live process that holds the project's reservation in the machine-wide ledger (the runner
     // gives this host its own DEV_PORTS_HOME), and that window's server listening on the port.
-    const port = await h.freeTestPort();
-    const otherHost = childProcess.spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });
-    h.spawned.add(otherHost.pid);
-    const ledger = new h.core.Ledger();
-    assert.ok(ledger.tryClaim({ projectId: h.projectId('web'), port, allocatedAt: Date.now(), owner: { pid: otherHost.pid, kind: 'vscode' } }));
-    try {
+    await h.withOtherWindow('web', async ({ port, otherHost, ledger }) => {
       const server = await h.spawnForeignServer(port);
       await assert.rejects(h.run('devPorts.startDevServer', h.projectId('web')), /already runs on port \d+ from another VS Code window/);
       assert.equal(h.alive(server), true, 'the other window\'s server must be left alone');
       assert.equal(ledger.findByProject(h.projectId('web')).owner.pid, otherHost.pid, 'the reservation stays the other window\'s');
-    } finally {
-      ledger.release(port, h.projectId('web'));
-    }
+    });
   });
 
   it('refuses a port reserved by another project when asked for it explicitly', async () => {

@@ -107,6 +107,28 @@ async function spawnForeignTree(port) {
   return { top: child.pid, middle: middlePid, leaf: leafPid };
 }
 
+/**
+ * Runs `fn` while another VS Code window holds `app`'s reservation in the machine-wide ledger: a live process (that
+ * window's extension host, killed with the test's other processes) as the owner of a port of the test range. The
+ * reservation is released afterwards, whatever `fn` did.
+ * @template T
+ * @param {string} app
+ * @param {(w: { port: number, otherHost: import('node:child_process').ChildProcess, ledger: any }) => Promise<T>} fn
+ * @returns {Promise<T>}
+ */
+async function withOtherWindow(app, fn) {
+  const port = await freeTestPort();
+  const otherHost = childProcess.spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });
+  spawned.add(otherHost.pid);
+  const ledger = new core.Ledger();
+  assert.ok(ledger.tryClaim({ projectId: projectId(app), port, allocatedAt: Date.now(), owner: { pid: otherHost.pid, kind: 'vscode' } }));
+  try {
+    return await fn({ port, otherHost, ledger });
+  } finally {
+    ledger.release(port, projectId(app));
+  }
+}
+
 /** True while the process runs; a zombie (dead, not yet reaped: PID 1 of a container may never reap) is dead. */
 function alive(pid) {
   try {
@@ -187,6 +209,7 @@ module.exports = {
   freeTestPort,
   spawnForeignServer,
   spawnForeignTree,
+  withOtherWindow,
   alive,
   killSpawned,
   spawned,

@@ -2,7 +2,6 @@
 'use strict';
 
 const assert = require('node:assert/strict');
-const childProcess = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -124,12 +123,7 @@ describe('conflicts, drift and reservations made elsewhere', function () {
   });
 
   it("lists another window's server as that window's, never under Other listeners", async () => {
-    const port = await h.freeTestPort();
-    const otherHost = childProcess.spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });
-    h.spawned.add(otherHost.pid);
-    const ledger = new h.core.Ledger();
-    assert.ok(ledger.tryClaim({ projectId: h.projectId('web'), port, allocatedAt: Date.now(), owner: { pid: otherHost.pid, kind: 'vscode' } }));
-    try {
+    await h.withOtherWindow('web', async ({ port, otherHost }) => {
       const server = await h.spawnForeignServer(port);
       const nodes = await api._test.tree();
       const web = nodes.find((n) => n.kind === 'project' && n.projectId === h.projectId('web'));
@@ -141,18 +135,11 @@ describe('conflicts, drift and reservations made elsewhere', function () {
       assert.equal(web.pid, server);
       const others = nodes.filter((n) => n.kind === 'group').flatMap((g) => g.listeners);
       assert.equal(others.some((l) => l.port === port), false, 'listed under Other listeners');
-    } finally {
-      ledger.release(port, h.projectId('web'));
-    }
+    });
   });
 
   it("asks before freeing another window's server as that window's, not as a stranger's process", async () => {
-    const port = await h.freeTestPort();
-    const otherHost = childProcess.spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });
-    h.spawned.add(otherHost.pid);
-    const ledger = new h.core.Ledger();
-    assert.ok(ledger.tryClaim({ projectId: h.projectId('web'), port, allocatedAt: Date.now(), owner: { pid: otherHost.pid, kind: 'vscode' } }));
-    try {
+    await h.withOtherWindow('web', async ({ port, otherHost }) => {
       const server = await h.spawnForeignServer(port);
       const result = await h.run('devPorts.freePort', port);
       assert.deepEqual(result, { port, killedPids: [], free: false });
@@ -160,9 +147,7 @@ describe('conflicts, drift and reservations made elsewhere', function () {
       const text = api._test.lastConflictMessage();
       assert.match(text, new RegExp(`Port ${port} is held by PID ${server}: .*the port of web reserved by another window \\(PID ${otherHost.pid}\\); stopping it here stops it in that window`));
       assert.doesNotMatch(text, /did not start/);
-    } finally {
-      ledger.release(port, h.projectId('web'));
-    }
+    });
   });
 
   it("asks before freeing a port the CLI reserved as the CLI's", async () => {
