@@ -22,7 +22,7 @@ import { CancelledError, UntrustedWorkspaceError, type DevServerManager, type St
 import { errorMessage, type Log } from './log';
 import type { MetricsView } from './metricsView';
 import { freePortChoices, reserverText, startAllScope, toListenerNode, type ListenerNode, type PortsNode, type Reservation } from './portsModel';
-import type { PortsTreeProvider } from './portsTreeProvider';
+import { safely, type PortsTreeProvider } from './portsTreeProvider';
 import type { ProjectsService } from './projectsService';
 import type { StatusBar } from './statusBar';
 
@@ -290,16 +290,12 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
 
   /** The ledger's reservation of `port` when another window, the CLI or a script made it (for the question's words). */
   function reservedElsewhere(port: number): ReservedBy | undefined {
-    let reservation: Reservation | undefined;
-    try {
-      reservation = deps.reservations().find((r) => r.port === port && !r.ownerIsThisWindow);
-    } catch (error) {
-      logger.warn(`free :${port}: could not read the machine-wide reservations: ${errorMessage(error)}`);
-    }
+    const reservation = safely(deps.reservations, logger).find((r) => r.port === port && !r.ownerIsThisWindow);
     if (!reservation) return undefined;
     const known = projects.all().find((p) => p.id === reservation.projectId);
     const alive = !reservation.owner || os.isProcessAlive(reservation.owner.pid);
-    return { project: known?.name ?? path.basename(reservation.projectId), who: reserverText(reservation, alive) };
+    const openWindow = reservation.owner?.kind === 'vscode' && alive;
+    return { project: known?.name ?? path.basename(reservation.projectId), who: reserverText(reservation, alive), openWindow };
   }
 
   async function freePort(arg: FreePortArg): Promise<KillResult> {

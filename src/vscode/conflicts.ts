@@ -53,10 +53,12 @@ export interface ReservedBy {
   project: string;
   /** `another window (PID 4242)`, `a closed window (PID 4242)`, `the CLI`, `a script (PID 77)`. */
   who: string;
+  /** Another VS Code window that is still open runs it: stopping it here stops it there. */
+  openWindow: boolean;
 }
 
 function reservedText(r: ReservedBy): string {
-  const there = r.who.startsWith('another window') ? '; stopping it here stops it in that window' : '';
+  const there = r.openWindow ? '; stopping it here stops it in that window' : '';
   return `the port of ${r.project} reserved by ${r.who}${there}`;
 }
 

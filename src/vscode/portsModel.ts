@@ -168,7 +168,7 @@ export function toListenerNode(l: Listener, input: Pick<ModelInput, 'editorPids'
     holder = 'forwarder';
     holderText = 'held by VS Code (port forwarding)';
   } else if (l.pids.length === 0 && !foreign && isOutOfSight(l.ownerUid, input.uid)) {
-    // Yours (or you are root) and still no process in sight holds it: another PID namespace, a container, a VM.
+    // Your own uid's and still no process in sight holds it: another PID namespace, a container, a VM.
     holder = 'outOfSight';
     holderText = 'not visible from here (another PID namespace, container or VM)';
   } else if (l.pids.length === 0 || foreign) {

@@ -90,7 +90,8 @@ export function reservationsIn(ledger: Pick<Ledger, 'entries'>): Reservation[] {
   });
 }
 
-function safely(read: () => Reservation[], logger: Logger): Reservation[] {
+/** The ledger's reservations, or none (with a warning in the log) when the ledger cannot be read. */
+export function safely(read: () => Reservation[], logger: Logger): Reservation[] {
   try {
     return read();
   } catch (error) {
@@ -246,11 +247,8 @@ export class PortsTreeProvider implements vscode.TreeDataProvider<PortsNode>, vs
       const infos = servers.infos();
       // A timed poll while a server is polled anyway: its scan (refreshed when the listening set changes) is
       // enough. After an event (a start, a stop, Refresh) the view scans itself.
-      let recent = this.timedPoll ? servers.recentListeners?.() : undefined;
+      const recent = this.timedPoll ? servers.recentListeners?.() : undefined;
       this.timedPoll = false;
-      // A scan from before a stop still lists the stopped server (under Other listeners, once it is no project's):
-      // a scan naming a process that is gone is not reused (a signal-0 check per PID, microseconds).
-      if (recent?.some((l) => l.pids.some((pid) => !os.isProcessAlive(pid)))) recent = undefined;
       const [listeners, table, editorPids] = await Promise.all([
         recent ?? os.listListeners(),
         // Only the servers' own trees (children files), never the whole process table: it grows with the machine.

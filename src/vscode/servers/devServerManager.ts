@@ -33,7 +33,7 @@ import {
   type StopResult,
 } from './devServer';
 import { CancelledError, UntrustedWorkspaceError } from './errors';
-import { answersHttp, exitReportText, NOT_LISTENING_AFTER_MS, notListeningNote } from './health';
+import { answersHttp, codeText, exitReportText, NOT_LISTENING_AFTER_MS, notListeningNote } from './health';
 import { LastPorts } from './lastPorts';
 import { findDaemonised, stopLeftovers } from './leftovers';
 import { watchOutput } from './outputWatcher';
@@ -218,8 +218,6 @@ export class DevServerManager implements vscode.Disposable {
 
   /** Releases the server's allocation unless a newer start of the project owns it now. */
   private async releaseFor(server: DevServer): Promise<boolean> {
-    // The last scan still shows the server that ended: the view and a conflict must not reuse it.
-    this.lastScan = undefined;
     const current = this.servers.get(server.project.id);
     if (current && current !== server) return false;
     return this.deps.allocator.releasePortForProject(server.project.id);
@@ -628,7 +626,11 @@ export class DevServerManager implements vscode.Disposable {
    */
   recentListeners(): Listener[] | undefined {
     if (!this.pollTimer && !this.polling) return undefined;
-    return this.lastScan && Date.now() - this.lastScan.at < FULL_SCAN_MS ? this.lastScan.listeners : undefined;
+    const recent = this.lastScan && Date.now() - this.lastScan.at < FULL_SCAN_MS ? this.lastScan.listeners : undefined;
+    // A scan from before a stop still names the stopped server (the view would list it under Other listeners): one
+    // naming a process that is gone is not handed out (a signal-0 check per PID, microseconds).
+    if (recent?.some((l) => l.pids.some((pid) => !this.deps.os.isProcessAlive(pid)))) return undefined;
+    return recent;
   }
 
   /** Which ports each listening process holds: one full scan, repeated only when the listening set changed. */
@@ -759,6 +761,3 @@ function exitNote(server: DevServer): string {
   return `exited${codeText(code)}${!server.seenListening && (code === 0 || code === undefined) ? ' without listening' : ''}`;
 }
 
-function codeText(code: number | undefined): string {
-  return code === undefined ? '' : ` with code ${code}`;
-}

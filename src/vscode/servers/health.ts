@@ -43,6 +43,11 @@ export function isDeliberateExit(code: number | undefined): boolean {
   return code === 130 || code === 143;
 }
 
+/** ` with code N` for a known exit code, else nothing: `web exited with code 1`, `web exited`. */
+export function codeText(code: number | undefined): string {
+  return code === undefined ? '' : ` with code ${code}`;
+}
+
 /**
  * The warning for an exit nobody asked for, or undefined when there is nothing to say: Ctrl+C and a TERM from
  * outside are not failures, nor is an exit 0 of a server that listened; an unknown code of a server that listened
@@ -55,8 +60,7 @@ export function exitReportText(exit: { name: string; port: number; code: number 
   const { name, port, code } = exit;
   if (isDeliberateExit(code)) return undefined;
   if (!exit.seenListening && (code === 0 || code === undefined)) {
-    const how = code === undefined ? '' : ` with code ${code}`;
-    return `${name} ended${how} without ever listening on port ${port} (it may have printed that it listens, or its port was taken); port ${port} was released.`;
+    return `${name} ended${codeText(code)} without ever listening on port ${port} (it may have printed that it listens, or its port was taken); port ${port} was released.`;
   }
   if (code !== undefined && code !== 0) return `${name} stopped (exit code ${code}); port ${port} was released.`;
   return undefined;
