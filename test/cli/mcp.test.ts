@@ -91,6 +91,30 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Starts `dev-ports mcp [args]` in `cwd` (the fake `vite` on PATH, the test's DEV_PORTS_HOME) and initialises it as a
+ * client with `capabilities` does; `onRequest` answers what the server asks the client (roots/list).
+ */
+async function startMcp(
+  cwd: string,
+  options: { args?: string[]; capabilities?: object; onRequest?: Client['onRequest'] } = {},
+): Promise<{ child: ChildProcess; client: Client; init: RpcResponse }> {
+  const child = spawn(process.execPath, [cliPath, 'mcp', ...(options.args ?? [])], {
+    cwd,
+    env: { ...process.env, DEV_PORTS_HOME: home, PATH: `${path.join(tmp, 'bin')}${path.delimiter}${process.env.PATH}` },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const client = new Client(child);
+  client.onRequest = options.onRequest;
+  const init = await client.request('initialize', {
+    protocolVersion: '2025-06-18',
+    capabilities: options.capabilities ?? {},
+    clientInfo: { name: 'dev-ports-test', version: '1.0.0' },
+  });
+  client.notify('notifications/initialized');
+  return { child, client, init };
+}
+
 describe('dev-ports mcp (stdio, JSON-RPC)', () => {
   let client: Client;
 
@@ -119,20 +143,10 @@ describe('dev-ports mcp (stdio, JSON-RPC)', () => {
     fs.writeFileSync(path.join(tmp, 'bin', 'vite'), FAKE_VITE, { mode: 0o755 });
     fs.mkdirSync(path.join(tmp, 'apps', 'web'), { recursive: true });
     fs.writeFileSync(path.join(tmp, 'apps', 'web', 'package.json'), JSON.stringify({ name: 'web', scripts: { dev: 'vite' } }));
-    server = spawn(process.execPath, [cliPath, 'mcp'], {
-      cwd: tmp,
-      env: { ...process.env, DEV_PORTS_HOME: home, PATH: `${path.join(tmp, 'bin')}${path.delimiter}${process.env.PATH}` },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    client = new Client(server);
-    const init = await client.request('initialize', {
-      protocolVersion: '2025-06-18',
-      capabilities: {},
-      clientInfo: { name: 'dev-ports-test', version: '1.0.0' },
-    });
+    let init: RpcResponse;
+    ({ child: server, client, init } = await startMcp(tmp));
     assert.strictEqual(init.result.serverInfo.name, 'dev-ports');
     assert.ok(init.result.capabilities.tools, 'the server offers tools');
-    client.notify('notifications/initialized');
   });
 
   afterEach(async () => {
@@ -237,25 +251,14 @@ describe('dev-ports mcp (stdio, JSON-RPC)', () => {
     fs.mkdirSync(elsewhere);
     fs.mkdirSync(other, { recursive: true });
     fs.writeFileSync(path.join(other, 'package.json'), JSON.stringify({ name: 'docs', scripts: { dev: 'vite' } }));
-    const child = spawn(process.execPath, [cliPath, 'mcp', '--verbose'], {
-      cwd: elsewhere,
-      env: { ...process.env, DEV_PORTS_HOME: home },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    let roots = [{ uri: url.pathToFileURL(path.join(tmp, 'apps')).href, name: 'apps' }];
+    const asked: string[] = [];
+    const onRequest = (method: string) => {
+      asked.push(method);
+      return method === 'roots/list' ? { roots } : undefined;
+    };
+    const { child, client: rooted } = await startMcp(elsewhere, { args: ['--verbose'], capabilities: { roots: { listChanged: true } }, onRequest });
     try {
-      const rooted = new Client(child);
-      let roots = [{ uri: url.pathToFileURL(path.join(tmp, 'apps')).href, name: 'apps' }];
-      const asked: string[] = [];
-      rooted.onRequest = (method) => {
-        asked.push(method);
-        return method === 'roots/list' ? { roots } : undefined;
-      };
-      await rooted.request('initialize', {
-        protocolVersion: '2025-06-18',
-        capabilities: { roots: { listChanged: true } },
-        clientInfo: { name: 'dev-ports-test', version: '1.0.0' },
-      });
-      rooted.notify('notifications/initialized');
       const listed = await rooted.call('devPorts_listPorts', {});
       assert.deepStrictEqual(asked, ['roots/list']);
       assert.deepStrictEqual(listed.data.projects.map((p: { name: string }) => p.name), ['web']);
